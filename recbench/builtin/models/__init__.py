@@ -1,0 +1,43 @@
+"""Built-in model plugins. Each builder imports its Flax module lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from recbench import hookimpl
+from recbench.types import ModelContext, ModelSpec
+
+
+def _build_pop(ctx: ModelContext) -> Any:
+    from recbench.builtin.models.pop import Pop
+
+    return Pop(ctx.n_items)
+
+
+def _build_mf_bpr(ctx: ModelContext) -> Any:
+    from recbench.builtin.models.mf_bpr import MFBPR
+
+    return MFBPR(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
+
+
+@hookimpl
+def recbench_models() -> Iterator[ModelSpec]:
+    yield ModelSpec(
+        name="pop",
+        version="1",
+        family="closed_form",
+        description="most popular items (training interaction counts); the same list for every user",
+        build=_build_pop,
+        paper="baseline; see e.g. Cremonesi et al., RecSys 2010",
+    )
+    yield ModelSpec(
+        name="mf_bpr",
+        version="1",
+        family="pairwise",
+        description="matrix factorisation (dot product) trained with BPR on sampled negatives",
+        build=_build_mf_bpr,
+        default_config={"dim": 64, "l2": 1e-4, "loss": "bpr", "init_std": 0.1},
+        default_training={"epochs": 40, "batch_size": 2048, "learning_rate": 5e-3, "optimizer": "adam"},
+        paper="S. Rendle et al. BPR: Bayesian Personalized Ranking from Implicit Feedback. UAI 2009.",
+    )

@@ -1,0 +1,150 @@
+"""``recbench run | list | plugins | info``. Errors print one line and a hint; ``--verbose`` adds the traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from recbench.errors import RecbenchError
+from recbench.manager import KINDS, PluginHost
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_PLUGIN_PROBLEM = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    common.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                        help="do not load this entry point or distribution (repeatable)")
+    parser = argparse.ArgumentParser(prog="recbench", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", parents=[common], help="run a benchmark sweep (default: the quickstart)")
+    run.add_argument("config", nargs="?", help="a sweep TOML file; without it, the embedded quickstart")
+    run.add_argument("--datasets", help="comma-separated dataset names (replaces the config's)")
+    run.add_argument("--models", help="comma-separated model names")
+    run.add_argument("--metrics", help="comma-separated metrics, e.g. ndcg@10,recall@20")
+    run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
+    run.add_argument("--out", help="result directory (default: recbench-results, or beside the config)")
+    run.add_argument("--data-dir", help="data directory (default: $RECBENCH_DATA_DIR)")
+    run.add_argument("--rerun", action="store_true", help="run again even runs already completed in --out")
+
+    listing = sub.add_parser("list", parents=[common], help="list installed plugins")
+    listing.add_argument("kind", nargs="?", choices=list(KINDS), help="only this kind")
+
+    sub.add_parser("plugins", parents=[common], help="list plugin packages and load failures")
+    sub.add_parser("info", parents=[common], help="versions, backend and devices")
+
+    board = sub.add_parser("leaderboard", parents=[common], help="render a leaderboard from result directories")
+    board.add_argument("results", nargs="+", help="result directories (holding records/)")
+    board.add_argument("--format", default="github", help="tabulate format: github, pipe, latex, html, ...")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except RecbenchError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"recbench: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("recbench: interrupted; completed runs are saved and will be skipped on the next run", file=sys.stderr)
+        return 130
+
+
+def _report_load_failures(host: PluginHost) -> int:
+    for failure in host.load_failures:
+        print(f"recbench: warning: {failure.message()}", file=sys.stderr)
+        print(f"hint: {failure.hint()}", file=sys.stderr)
+    return EXIT_PLUGIN_PROBLEM if host.load_failures else EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command or "run"
+    host = PluginHost(disabled=getattr(args, "disable_plugin", []))
+    if command == "list":
+        _list(host, args.kind)
+        return _report_load_failures(host)
+    if command == "plugins":
+        from tabulate import tabulate
+
+        print(tabulate(host.plugin_names(), headers=["plugin", "distribution", "version"]))
+        return _report_load_failures(host)
+    if command == "info":
+        from recbench.results.environment import environment
+
+        for key, value in environment().items():
+            print(f"{key}: {value}")
+        return _report_load_failures(host)
+    if command == "leaderboard":
+        return _leaderboard(args.results, args.format)
+    code = _run(host, args if args.command else _parser().parse_args(["run"]))
+    return max(code, _report_load_failures(host))
+
+
+def _list(host: PluginHost, kind: str | None) -> None:
+    from tabulate import tabulate
+
+    for name in [kind] if kind else list(KINDS):
+        rows = []
+        for reg in host.all(name).values():
+            spec = reg.spec
+            detail = getattr(spec, "family", None) or getattr(spec, "kind", None) or getattr(spec, "feedback", "")
+            rows.append([spec.name, detail, f"{reg.distribution} {reg.dist_version}", spec.description])
+        print(f"{name}:")
+        print(tabulate(rows, headers=["name", "kind", "provided by", "description"]) if rows else "  (none)")
+        print()
+
+
+def _run(host: PluginHost, args: argparse.Namespace) -> int:
+    from recbench.config import DEFAULT_SWEEP, apply_overrides, load_sweep, sweep_from_mapping
+
+    sweep = load_sweep(args.config) if args.config else sweep_from_mapping(DEFAULT_SWEEP, "embedded default")
+    sweep = apply_overrides(sweep, datasets=args.datasets, models=args.models, seeds=args.seeds,
+                            metrics=args.metrics, out=args.out)
+    from recbench.results.leaderboard import render
+    from recbench.results.store import atomic_write_bytes
+    from recbench.runner import Runner
+
+    runner = Runner(host, sweep, data_dir=args.data_dir, rerun=args.rerun, verbose=args.verbose)
+    outcome = runner.run()
+    keys = {runner.run_key(d, m, s) for d in sweep.datasets for m in sweep.models for s in sweep.seeds}
+    records = [r for r in runner.store.records() if r.run_key in keys]
+    table = render(records, list(sweep.metrics))
+    if table:
+        header = f"# recbench leaderboard: {sweep.name}\n\n"
+        atomic_write_bytes(Path(sweep.out) / "leaderboard.md", (header + table).encode())
+        print(table)
+        print(f"records: {Path(sweep.out) / 'records'}  table: {Path(sweep.out) / 'leaderboard.md'}")
+    if outcome.skipped:
+        print(f"skipped {outcome.skipped} runs already completed in {sweep.out} (use --rerun to repeat them)")
+    for error in outcome.errors:
+        print(f"recbench: error: {error}", file=sys.stderr)
+    failed = [r for r in records if r.status != "ok"]
+    for record in failed:
+        print(f"recbench: run {record.model['name']} on {record.dataset['name']} seed {record.seed} "
+              f"{record.status}: {record.message}", file=sys.stderr)
+    return EXIT_RUN_FAILED if outcome.errors or failed else EXIT_OK
+
+
+def _leaderboard(results: Sequence[str], fmt: str) -> int:
+    from recbench.results.leaderboard import render
+    from recbench.results.store import ResultStore
+
+    records = [r for root in results for r in ResultStore(Path(root)).records()]
+    if not records:
+        raise RecbenchError(f"no run records under {', '.join(results)}", hint="point at a directory holding records/")
+    print(render(records, tablefmt=fmt))
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

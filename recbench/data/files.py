@@ -1,0 +1,158 @@
+"""Where data lives: the user's data directory, the download cache, and verified downloads.
+
+Resolution order for a dataset's files: ``$RECBENCH_DATA_DIR/<name>/`` then
+``$RECBENCH_CACHE_DIR/<name>/`` then, unless ``RECBENCH_OFFLINE=1``, a verified download into the cache.
+Downloads are written to a temporary file and renamed only after their checksum matched, and archives
+are extracted into a temporary directory that is renamed into place, so nothing half-written is ever
+visible in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recbench.errors import DataError
+from recbench.types import DatasetContext
+
+DATA_DIR_ENV = "RECBENCH_DATA_DIR"
+CACHE_DIR_ENV = "RECBENCH_CACHE_DIR"
+OFFLINE_ENV = "RECBENCH_OFFLINE"
+
+
+def dataset_context(params: Mapping[str, object] | None = None, data_dir: str | Path | None = None) -> DatasetContext:
+    """The context from the environment (and an explicit data dir, which wins)."""
+    chosen = data_dir or os.environ.get(DATA_DIR_ENV) or None
+    cache = Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "recbench")
+    offline = os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}
+    return DatasetContext(
+        data_dir=Path(chosen).expanduser().resolve() if chosen else None,
+        cache_dir=cache.expanduser(),
+        allow_download=not offline,
+        params=dict(params or {}),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSource:
+    """A published archive and how to verify it.
+
+    Attributes:
+        url: where to download from.
+        digest: the archive's expected hex digest under ``algorithm``.
+        algorithm: ``sha256`` or ``md5`` (the one the publisher lists).
+        member_prefix: folder inside the archive that holds the files (stripped on extraction).
+        member_sha256: pinned sha256 of extracted files, verified after extraction.
+    """
+
+    url: str
+    digest: str
+    algorithm: str = "sha256"
+    member_prefix: str = ""
+    member_sha256: Mapping[str, str] = field(default_factory=dict)
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def locate(name: str, files: Sequence[str], ctx: DatasetContext, source: ArchiveSource | None) -> Path:
+    """The folder holding all ``files`` of dataset ``name``, downloading it if allowed.
+
+    Raises:
+        DataError: saying which files to put where when they are missing and cannot be downloaded.
+    """
+    candidates = [d / name for d in (ctx.data_dir, ctx.cache_dir) if d is not None]
+    for folder in candidates:
+        if all((folder / f).is_file() for f in files):
+            return folder
+    if source is not None and ctx.allow_download:
+        return fetch_archive(name, source, ctx.cache_dir)
+    where = ctx.data_dir / name if ctx.data_dir else Path("$" + DATA_DIR_ENV) / name
+    partial = [f"{f} (missing)" for f in files if not any((c / f).is_file() for c in candidates)]
+    got = f" from {source.url}" if source else ""
+    why = f"set {DATA_DIR_ENV} and " if ctx.data_dir is None else ""
+    raise DataError(
+        f"dataset {name!r}: files not found: {', '.join(partial) or ', '.join(files)}; looked in "
+        f"{', '.join(str(c) for c in candidates) or '(no data directory set)'}",
+        hint=f"{why}put {', '.join(files)}{got} into {where}/"
+        + ("" if ctx.allow_download else f", or unset {OFFLINE_ENV} to download"),
+    )
+
+
+def _download(url: str, dest_dir: Path) -> Path:
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".download-", dir=dest_dir)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise DataError(f"download of {url} failed: {exc}", hint=f"check the network or set {OFFLINE_ENV}=1") from exc
+    return Path(tmp)
+
+
+def fetch_archive(name: str, source: ArchiveSource, cache_dir: Path) -> Path:
+    """Download, verify and extract ``source`` into ``cache_dir/name``; return that folder."""
+    target = cache_dir / name
+    archive = _download(source.url, cache_dir)
+    try:
+        got = file_digest(archive, source.algorithm)
+        if got != source.digest:
+            raise DataError(
+                f"dataset {name!r}: {source.url} has {source.algorithm} {got}, expected {source.digest}; "
+                "the download was discarded",
+                hint="retry later; if it persists the published file changed and recbench must be updated",
+            )
+        extract_zip(archive, target, source.member_prefix, source.member_sha256)
+    finally:
+        archive.unlink(missing_ok=True)
+    return target
+
+
+def extract_zip(archive: Path, target: Path, member_prefix: str = "", member_sha256: Mapping[str, str] = {}) -> None:
+    """Extract safely: refuse members escaping the target, verify pinned files, publish atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                for info in zf.infolist():
+                    rel = info.filename
+                    if member_prefix and not rel.startswith(member_prefix):
+                        continue
+                    rel = rel[len(member_prefix):]
+                    if not rel or info.is_dir():
+                        continue
+                    dest = (staging / rel).resolve()
+                    if not dest.is_relative_to(staging.resolve()):
+                        raise DataError(f"{archive}: member {info.filename!r} escapes the target directory; refused")
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src, open(dest, "wb") as out:
+                        shutil.copyfileobj(src, out)
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise DataError(f"{archive}: not a complete zip archive ({exc})", hint="delete it and download again") from exc
+        for rel, expected in member_sha256.items():
+            path = staging / rel
+            if not path.is_file():
+                raise DataError(f"{archive}: expected member {member_prefix}{rel} is missing")
+            got = file_digest(path)
+            if got != expected:
+                raise DataError(f"{archive}: {rel} has sha256 {got}, expected {expected}; discarded")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

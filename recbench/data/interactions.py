@@ -1,0 +1,189 @@
+"""The columnar interaction table every dataset produces and every model consumes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from recbench.errors import DataError
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Vocabulary:
+    """Raw id <-> dense index. ``raw_ids[i]`` is the raw id of index ``i``."""
+
+    raw_ids: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.raw_ids.shape[0])
+
+    def indices_of(self, raw: Any) -> np.ndarray:
+        """Dense indices of raw ids; -1 where unknown."""
+        import pandas as pd
+
+        return pd.Index(self.raw_ids).get_indexer(np.atleast_1d(np.asarray(raw)))
+
+
+def _readonly(array: np.ndarray | None, dtype: Any) -> np.ndarray | None:
+    if array is None:
+        return None
+    out = np.ascontiguousarray(array, dtype=dtype)
+    if out is array:
+        out = out.copy()
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Interactions:
+    """Frozen columnar interactions: parallel arrays, one row per (user, item) event.
+
+    Attributes:
+        user_idx: int32 user indices in ``[0, n_users)``.
+        item_idx: int32 item indices in ``[0, n_items)``.
+        n_users: size of the user vocabulary (users may have no rows, e.g. in a test part).
+        n_items: size of the item vocabulary.
+        timestamp: optional int64 seconds.
+        rating: optional float32 rating or weight.
+        users: optional raw-id vocabulary for users.
+        items: optional raw-id vocabulary for items.
+        user_features: optional per-user feature arrays (first axis n_users).
+        item_features: optional per-item feature arrays (first axis n_items), e.g. multi-hot genres.
+        name: the dataset's name, for messages.
+    """
+
+    user_idx: np.ndarray
+    item_idx: np.ndarray
+    n_users: int
+    n_items: int
+    timestamp: np.ndarray | None = None
+    rating: np.ndarray | None = None
+    users: Vocabulary | None = None
+    items: Vocabulary | None = None
+    user_features: Mapping[str, np.ndarray] = field(default_factory=dict)
+    item_features: Mapping[str, np.ndarray] = field(default_factory=dict)
+    name: str = "interactions"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "user_idx", _readonly(self.user_idx, np.int32))
+        set_(self, "item_idx", _readonly(self.item_idx, np.int32))
+        set_(self, "timestamp", _readonly(self.timestamp, np.int64))
+        set_(self, "rating", _readonly(self.rating, np.float32))
+        n = self.user_idx.shape[0]
+        for col in ("item_idx", "timestamp", "rating"):
+            arr = getattr(self, col)
+            if arr is not None and arr.shape != (n,):
+                raise DataError(f"{self.name}: column {col} has shape {arr.shape}, expected ({n},)")
+        if n:
+            for col, bound in (("user_idx", self.n_users), ("item_idx", self.n_items)):
+                arr = getattr(self, col)
+                lo, hi = int(arr.min()), int(arr.max())
+                if lo < 0 or hi >= bound:
+                    raise DataError(f"{self.name}: {col} spans [{lo}, {hi}], outside [0, {bound})")
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_raw(
+        cls,
+        raw_users: np.ndarray,
+        raw_items: np.ndarray,
+        *,
+        timestamp: np.ndarray | None = None,
+        rating: np.ndarray | None = None,
+        name: str = "interactions",
+    ) -> Interactions:
+        """Build from raw ids; vocabularies are the sorted unique raw ids."""
+        user_vocab, user_idx = np.unique(np.asarray(raw_users), return_inverse=True)
+        item_vocab, item_idx = np.unique(np.asarray(raw_items), return_inverse=True)
+        return cls(
+            user_idx=user_idx,
+            item_idx=item_idx,
+            n_users=len(user_vocab),
+            n_items=len(item_vocab),
+            timestamp=timestamp,
+            rating=rating,
+            users=Vocabulary(user_vocab),
+            items=Vocabulary(item_vocab),
+            name=name,
+        )
+
+    @classmethod
+    def from_indices(
+        cls,
+        user_idx: np.ndarray,
+        item_idx: np.ndarray,
+        *,
+        n_users: int | None = None,
+        n_items: int | None = None,
+        timestamp: np.ndarray | None = None,
+        rating: np.ndarray | None = None,
+        name: str = "interactions",
+    ) -> Interactions:
+        """Build from dense indices; sizes default to max index + 1."""
+        user_idx = np.asarray(user_idx)
+        item_idx = np.asarray(item_idx)
+        return cls(
+            user_idx=user_idx,
+            item_idx=item_idx,
+            n_users=int(n_users if n_users is not None else (user_idx.max() + 1 if user_idx.size else 0)),
+            n_items=int(n_items if n_items is not None else (item_idx.max() + 1 if item_idx.size else 0)),
+            timestamp=timestamp,
+            rating=rating,
+            name=name,
+        )
+
+    # -- views ----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.user_idx.shape[0])
+
+    def take(self, rows: np.ndarray) -> Interactions:
+        """The rows selected by a boolean mask or index array; vocabularies unchanged."""
+        return replace(
+            self,
+            user_idx=self.user_idx[rows],
+            item_idx=self.item_idx[rows],
+            timestamp=None if self.timestamp is None else self.timestamp[rows],
+            rating=None if self.rating is None else self.rating[rows],
+        )
+
+    def pair_keys(self) -> np.ndarray:
+        """int64 ``user * n_items + item``, unique per (user, item) pair."""
+        return self.user_idx.astype(np.int64) * self.n_items + self.item_idx
+
+    def duplicate_pair_count(self) -> int:
+        return len(self) - int(np.unique(self.pair_keys()).shape[0])
+
+    def user_counts(self) -> np.ndarray:
+        return np.bincount(self.user_idx, minlength=self.n_users)
+
+    def item_counts(self) -> np.ndarray:
+        return np.bincount(self.item_idx, minlength=self.n_items)
+
+    @property
+    def density(self) -> float:
+        cells = self.n_users * self.n_items
+        return len(self) / cells if cells else 0.0
+
+    def fingerprint(self) -> str:
+        """sha256 over the sizes and every array (not the vocabularies' types)."""
+        h = hashlib.sha256()
+        h.update(f"{self.n_users}:{self.n_items}:{len(self)}".encode())
+        for col in ("user_idx", "item_idx", "timestamp", "rating"):
+            arr = getattr(self, col)
+            h.update(col.encode())
+            h.update(b"-" if arr is None else arr.tobytes())
+        return h.hexdigest()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "n_interactions": len(self),
+            "density": self.density,
+        }

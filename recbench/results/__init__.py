@@ -1,0 +1,1 @@
+"""Run records, the result store, provenance and leaderboard rendering."""

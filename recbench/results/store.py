@@ -1,0 +1,81 @@
+"""A result store on disk: one JSON record and one per-user ``.npz`` per run, written atomically.
+
+Layout::
+
+    OUT/records/<run_key>.json     the run record
+    OUT/per_user/<run_key>.npz     users and per-user metric values (test), for significance tests
+    OUT/leaderboard.md             the rendered table
+
+Writes go to a temporary file in the same directory and are renamed into place, so a crash or
+``kill -9`` leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from recbench.errors import DataError
+from recbench.results.record import RunRecord
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.records_dir = self.root / "records"
+        self.per_user_dir = self.root / "per_user"
+
+    def record_path(self, run_key: str) -> Path:
+        return self.records_dir / f"{run_key}.json"
+
+    def write(self, record: RunRecord, users: np.ndarray | None = None,
+              per_user: Mapping[str, np.ndarray] | None = None) -> None:
+        """Write the per-user values first, then the record that points at them."""
+        if per_user:
+            import io
+
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, users=users, **{k.replace("@", "_at_"): v for k, v in per_user.items()})
+            atomic_write_bytes(self.per_user_dir / f"{record.run_key}.npz", buffer.getvalue())
+        atomic_write_bytes(self.record_path(record.run_key), record.to_json().encode())
+
+    def completed(self, run_key: str) -> bool:
+        path = self.record_path(run_key)
+        if not path.is_file():
+            return False
+        try:
+            return json.loads(path.read_text()).get("status") == "ok"
+        except (OSError, json.JSONDecodeError):
+            return False
+
+    def records(self) -> Iterator[RunRecord]:
+        if not self.records_dir.is_dir():
+            return
+        for path in sorted(self.records_dir.glob("*.json")):
+            try:
+                yield RunRecord.from_dict(json.loads(path.read_text()))
+            except (OSError, json.JSONDecodeError, TypeError) as exc:
+                raise DataError(f"{path}: not a readable run record ({exc})", hint="delete or restore that file") from exc
+
+    def load_per_user(self, run_key: str) -> dict[str, np.ndarray]:
+        with np.load(self.per_user_dir / f"{run_key}.npz") as data:
+            return {k.replace("_at_", "@"): data[k] for k in data.files}

@@ -1,0 +1,284 @@
+"""Expand a sweep, split each dataset once per seed, train and evaluate every model in isolation."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from recbench.config import DatasetChoice, ModelChoice, SweepConfig
+from recbench.data.files import dataset_context
+from recbench.data.interactions import Interactions
+from recbench.data.split import Split
+from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError
+from recbench.evaluate.metric_names import parse_metric
+from recbench.manager import PluginHost
+from recbench.results.record import RunRecord, stable_hash
+from recbench.results.store import ResultStore
+
+
+@dataclass(frozen=True, slots=True)
+class RunSeeds:
+    """Independent streams spawned from one run seed: the split's is shared by every model."""
+
+    split: int
+    init: int
+    sampling: int
+
+    @classmethod
+    def spawn(cls, seed: int) -> RunSeeds:
+        children = np.random.SeedSequence(seed).spawn(3)
+        split, init, sampling = (int(c.generate_state(1, np.uint32)[0]) for c in children)
+        return cls(split, init, sampling)
+
+
+@dataclass
+class SweepOutcome:
+    records: list[RunRecord] = field(default_factory=list)
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[RunRecord]:
+        return [r for r in self.records if r.status != "ok"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    hint = getattr(exc, "hint", None)
+    body = text if isinstance(exc, RecbenchError) else f"{type(exc).__name__}: {text}"
+    return f"{body} (hint: {hint})" if hint else body
+
+
+class Runner:
+    """Runs a :class:`SweepConfig` against a :class:`PluginHost`, writing to a :class:`ResultStore`."""
+
+    def __init__(self, host: PluginHost, sweep: SweepConfig, *, data_dir: str | None = None,
+                 progress: TextIO | None = sys.stderr, rerun: bool = False, verbose: bool = False) -> None:
+        self.host = host
+        self.sweep = sweep
+        self.store = ResultStore(Path(sweep.out))
+        self.data_dir = data_dir
+        self.progress = progress
+        self.rerun = rerun
+        self.verbose = verbose
+        self.metric_refs = [parse_metric(m) for m in sweep.metrics]
+        self._validate_names()
+        self._environment: dict[str, Any] | None = None
+        self.splits_made: dict[tuple[str, int], Split] = {}
+
+    # -- up-front validation: bad names fail before anything runs --------------------------------
+    def _validate_names(self) -> None:
+        for d in self.sweep.datasets:
+            spec = self.host.dataset(d.name).spec
+            self.host.splitter(d.protocol or spec.default_protocol)
+        for m in self.sweep.models:
+            self.host.model(m.name)
+        for ref in self.metric_refs:
+            spec = self.host.metric(ref.name).spec
+            if spec.needs_cutoff and ref.k is None:
+                raise ConfigError(f"metric {ref.name!r} needs a cutoff, e.g. {ref.name}@10")
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            print(text, file=self.progress, flush=True)
+
+    # -- the sweep -----------------------------------------------------------------------------
+    def run(self, on_record: Callable[[RunRecord], None] | None = None) -> SweepOutcome:
+        outcome = SweepOutcome()
+        total = len(self.sweep.datasets) * len(self.sweep.seeds) * len(self.sweep.models)
+        done, started = 0, time.perf_counter()
+        for choice in self.sweep.datasets:
+            try:
+                data = self._load(choice)
+            except RecbenchError as exc:
+                outcome.errors.append(f"dataset {choice.name!r}: {_one_line(exc)}")
+                self._say(f"error: dataset {choice.name!r}: {_one_line(exc)}")
+                done += len(self.sweep.seeds) * len(self.sweep.models)
+                continue
+            for seed in self.sweep.seeds:
+                seeds = RunSeeds.spawn(seed)
+                split: Split | None = None
+                evaluator = None
+                for model_choice in self.sweep.models:
+                    done += 1
+                    key = self.run_key(choice, model_choice, seed)
+                    label = f"[{done}/{total}] {choice.name} seed={seed} {model_choice.name}"
+                    if not self.rerun and self.store.completed(key):
+                        outcome.skipped += 1
+                        self._say(f"{label}: already done, skipped")
+                        continue
+                    try:
+                        if split is None:
+                            split = self._split(choice, data, seeds.split, seed)
+                            evaluator = self._evaluator(split)
+                    except RecbenchError as exc:
+                        outcome.errors.append(f"dataset {choice.name!r} seed {seed}: {_one_line(exc)}")
+                        self._say(f"error: {label}: {_one_line(exc)}")
+                        break
+                    record = self._run_one(key, choice, data, split, evaluator, model_choice, seed, seeds)
+                    outcome.records.append(record)
+                    for warning in self.host.notify_run_finished(record):
+                        self._say(f"warning: {warning}")
+                    if on_record:
+                        on_record(record)
+                    elapsed = time.perf_counter() - started
+                    eta = elapsed / done * (total - done)
+                    summary = ", ".join(f"{m}={record.metrics[m]:.4f}" for m in self.sweep.metrics[:2] if m in record.metrics)
+                    status = record.status if record.status == "ok" else f"{record.status}: {record.message}"
+                    self._say(f"{label}: {status} {summary} ({elapsed:.0f}s elapsed, ETA {eta:.0f}s)")
+        return outcome
+
+    def run_key(self, choice: DatasetChoice, model: ModelChoice, seed: int) -> str:
+        spec = self.host.dataset(choice.name).spec
+        protocol = choice.protocol or spec.default_protocol
+        return stable_hash({
+            "dataset": [choice.name, self.host.dataset(choice.name).spec.version, dict(choice.params)],
+            "protocol": [protocol, self.host.splitter(protocol).spec.version, dict(choice.protocol_params)],
+            "model": [model.name, self.host.model(model.name).spec.version, dict(model.config),
+                      {**self.sweep.training, **model.training}],
+            "seed": seed,
+            "metrics": list(self.sweep.metrics),
+        })
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _load(self, choice: DatasetChoice) -> Interactions:
+        spec = self.host.dataset(choice.name).spec
+        data = spec.load(dataset_context(choice.params, self.data_dir))
+        if not isinstance(data, Interactions):
+            raise DataError(f"dataset plugin {choice.name!r} returned {type(data).__name__}, not Interactions")
+        if len(data) == 0:
+            raise DataError(f"dataset {choice.name!r} has no interactions")
+        duplicates = data.duplicate_pair_count()
+        if duplicates:
+            raise DataError(
+                f"dataset {choice.name!r} has {duplicates} duplicate (user, item) rows; a split would leak them",
+                hint="deduplicate the data (keep the latest row per pair) before benchmarking",
+            )
+        return data
+
+    def _split(self, choice: DatasetChoice, data: Interactions, split_seed: int, seed: int) -> Split:
+        spec = self.host.dataset(choice.name).spec
+        splitter = self.host.splitter(choice.protocol or spec.default_protocol).spec
+        split = splitter.split(data, {**splitter.default_params, **choice.protocol_params}, split_seed)
+        split.validate()
+        self.splits_made[(choice.name, seed)] = split
+        return split
+
+    def _evaluator(self, split: Split) -> Any:
+        from recbench.evaluate.ranking import RankingEvaluator, batch_width, plan_ranking
+
+        parts = [p for p in (split.valid, split.test) if len(p)]
+        if not len(split.test):
+            raise DataError(f"split {split.protocol} ({split.split_id}) has an empty test part")
+        width = batch_width(parts)
+        plans = {"test": plan_ranking(split.test, [split.train, split.valid], width)}
+        if len(split.valid):
+            plans["valid"] = plan_ranking(split.valid, [split.train], width)
+        table = {ref: self.host.metric(ref.name).spec.fn for ref in self.metric_refs}
+        return RankingEvaluator(plans, split.train.n_items, table)
+
+    def _environment_info(self) -> dict[str, Any]:
+        if self._environment is None:
+            from recbench.results.environment import environment
+
+            self._environment = environment()
+        return self._environment
+
+    def _run_one(self, key: str, choice: DatasetChoice, data: Interactions, split: Split, evaluator: Any,
+                 model_choice: ModelChoice, seed: int, seeds: RunSeeds) -> RunRecord:
+        from recbench.results.environment import peak_memory
+        from recbench.train.config import TrainConfig
+        from recbench.train.loop import train
+
+        started = _now()
+        dataset_reg = self.host.dataset(choice.name)
+        model_reg = self.host.model(model_choice.name)
+        spec = model_reg.spec
+        config = {**spec.default_config, **model_choice.config}
+        training_values = {**spec.default_training, **self.sweep.training, **model_choice.training}
+        base = {
+            "run_key": key,
+            "seed": seed,
+            "dataset": {"name": choice.name, "version": dataset_reg.spec.version, "params": dict(choice.params),
+                        "fingerprint": split.dataset_fingerprint, **data.summary()},
+            "split": split.describe(),
+            "model": {"name": spec.name, "version": spec.version, "family": spec.family, "config": config,
+                      "config_hash": stable_hash(config), "training": training_values},
+            "plugins": {
+                "dataset": [dataset_reg.distribution, dataset_reg.dist_version],
+                "splitter": [self.host.splitter(split.protocol).distribution,
+                             self.host.splitter(split.protocol).dist_version],
+                "model": [model_reg.distribution, model_reg.dist_version],
+                "metrics": {str(r): [self.host.metric(r.name).distribution, self.host.metric(r.name).dist_version,
+                                     self.host.metric(r.name).spec.version] for r in self.metric_refs},
+            },
+            "started_at": started,
+        }
+        eval_compile_before = evaluator.compile_seconds
+        try:
+            cfg = TrainConfig.from_mapping(training_values, where=f"model {spec.name!r} training")
+            model = spec.build(_model_context(data, config, seeds.init))
+            stop_ref = cfg.early_stopping_metric
+            validate = None
+            if "valid" in evaluator.plans and stop_ref in [str(r) for r in self.metric_refs]:
+                def validate(m: Any) -> float:
+                    return evaluator.evaluate(m, "valid").means()[stop_ref]
+            trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
+            valid_means = evaluator.evaluate(trained.model, "valid").means() if "valid" in evaluator.plans else {}
+            result = evaluator.evaluate(trained.model, "test")
+            means = result.means()
+            bad = [name for name, value in means.items() if not np.isfinite(value)]
+            if bad:
+                raise DivergedError(f"test metrics {bad} are not finite: the model produced NaN/Inf scores")
+            record = RunRecord(
+                status="ok",
+                metrics=means,
+                validation=valid_means,
+                evaluation={"protocol": "full_ranking", "n_users": int(result.users.shape[0]),
+                            "n_users_without_targets": result.n_users_without_targets,
+                            "masked": ["train", "valid"], "ties": "lower item index first",
+                            "per_user_file": f"per_user/{key}.npz"},
+                training={"epochs": trained.epochs, "best_epoch": trained.best_epoch,
+                          "stopped_by": trained.stopped_by, "losses": trained.losses,
+                          "validation_curve": trained.validation},
+                throughput={"train_compile_s": trained.compile_seconds,
+                            "train_seconds": trained.train_seconds,
+                            "train_examples": trained.examples,
+                            "train_examples_per_s": trained.examples_per_second,
+                            "eval_compile_s": evaluator.compile_seconds - eval_compile_before,
+                            "eval_seconds": result.seconds,
+                            "eval_users_per_s": result.users.shape[0] / result.seconds if result.seconds else None,
+                            **peak_memory()},
+                environment=self._environment_info(),
+                finished_at=_now(),
+                **base,
+            )
+            self.store.write(record, result.users, result.per_user)
+            return record
+        except Exception as exc:  # isolation: one run's failure is one status row
+            status = "diverged" if isinstance(exc, DivergedError) else "error"
+            message = _one_line(exc)
+            if self.verbose:
+                traceback.print_exc()
+            record = RunRecord(status=status, message=message, environment=self._environment_info(),
+                               finished_at=_now(), **base)
+            self.store.write(record)
+            return record
+
+
+def _model_context(data: Interactions, config: dict[str, Any], init_seed: int) -> Any:
+    from recbench.types import ModelContext
+
+    return ModelContext(n_users=data.n_users, n_items=data.n_items, config=config, seed=init_seed)

@@ -1,0 +1,1 @@
+"""Host-owned, jit-compiled training loops. Importing this package imports jax."""
