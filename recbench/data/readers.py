@@ -69,22 +69,32 @@ def read_delimited(
             raise DataError(f"{path}: header lacks columns {missing}; found {list(frame.columns)}", hint=fix)
     if frame.empty:
         raise DataError(f"{path}: no data rows", hint=fix)
+    missing = frame[list(numeric)].isna().any(axis=1).to_numpy()  # required fields
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        line = _file_line_of_row(path, row, first_data_line, encoding)
+        text = _line_text(path, line, encoding)
+        found = len(text.split(sep)) if text else 0
+        guess = next((name for cand, name in _SEP_NAMES.items() if cand != sep and cand in text), None)
+        looks = f" (it looks {guess}-separated)" if guess and found == 1 else ""
+        raise DataError(
+            f"{path}:{line}: expected {len(names)} {sep_name}-separated fields, found {found}{looks}: {text!r}",
+            hint=fix,
+        )
     for col in numeric:
         values = frame[col]
-        if values.dtype.kind in "iuf" and not values.isna().any():
+        if values.dtype.kind in "iuf":
             continue
         coerced = pd.to_numeric(values, errors="coerce")
         bad = np.flatnonzero(coerced.isna().to_numpy())
         if bad.size:
             row = int(bad[0])
             line = _file_line_of_row(path, row, first_data_line, encoding)
-            text = _line_text(path, line, encoding)
-            if values.isna().iloc[row]:
-                n_found = len(text.split(sep)) if text else 0
-                what = f"expected {len(names)} {sep_name}-separated fields, found {n_found}"
-            else:
-                what = f"column {col!r} is not a number: {values.iloc[row]!r}"
-            raise DataError(f"{path}:{line}: {what}: {text!r}", hint=fix)
+            raise DataError(
+                f"{path}:{line}: column {col!r} is not a number: {values.iloc[row]!r}: "
+                f"{_line_text(path, line, encoding)!r}",
+                hint=fix,
+            )
         frame[col] = coerced
     return frame
 

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import recbench
+from recbench.errors import PluginError
+from recbench.manager import PluginHost
+
+
+def _dataset_plugin(name: str):
+    class Plugin:
+        @recbench.hookimpl
+        def recbench_datasets(self):
+            yield recbench.DatasetSpec(name=name, version="1", description="x", load=lambda ctx: None)
+
+    return Plugin()
+
+
+def test_builtins_are_registered_with_their_distribution() -> None:
+    host = PluginHost(autoload=False)
+    assert {"synthetic", "ml-100k"} <= set(host.all("datasets"))
+    assert {"pop", "mf_bpr"} <= set(host.all("models"))
+    assert {"ndcg", "recall", "precision", "hit"} <= set(host.all("metrics"))
+    reg = host.model("mf_bpr")
+    assert (reg.distribution, reg.dist_version) == ("recbench", recbench.__version__)
+    assert reg.spec.family == "pairwise"
+
+
+def test_duplicate_name_names_every_provider() -> None:
+    host = PluginHost(autoload=False, extra_plugins=[("first", _dataset_plugin("dup")), ("second", _dataset_plugin("dup"))])
+    with pytest.raises(PluginError) as info:
+        host.all("datasets")
+    message = str(info.value)
+    assert "'dup'" in message and "'first'" in message and "'second'" in message
+
+
+def test_duplicate_of_a_builtin_is_an_error() -> None:
+    host = PluginHost(autoload=False, extra_plugins=[("mine", _dataset_plugin("ml-100k"))])
+    with pytest.raises(PluginError, match=r"recbench\.builtin\.datasets.*recbench 0"):
+        host.dataset("ml-100k")
+
+
+def test_unknown_name_suggests_close_matches_and_lists_all() -> None:
+    host = PluginHost(autoload=False)
+    with pytest.raises(PluginError) as info:
+        host.model("mf_bprr")
+    assert "did you mean 'mf_bpr'" in str(info.value)
+    assert "pop" in str(info.value)
+
+
+def test_bad_spec_type_and_name_are_rejected() -> None:
+    class Wrong:
+        @recbench.hookimpl
+        def recbench_models(self):
+            yield recbench.DatasetSpec(name="x", version="1", description="", load=lambda c: None)
+
+    with pytest.raises(PluginError, match="expected recbench.ModelSpec"):
+        PluginHost(autoload=False, extra_plugins=[("wrong", Wrong())]).all("models")
+    with pytest.raises(PluginError, match="lowercase"):
+        PluginHost(autoload=False, extra_plugins=[("upper", _dataset_plugin("Bad@Name"))]).all("datasets")
+
+
+def test_example_plugin_is_found_through_its_entry_point() -> None:
+    host = PluginHost()
+    for kind, name in (("datasets", "example-blocks"), ("models", "example_biased_mf"), ("metrics", "example_rr")):
+        reg = host.get(kind, name)
+        assert reg.distribution == "recbench-example", "pip install ./plugins/recbench-example first"
+        assert reg.plugin == "example"
+
+
+def test_kill_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "example-blocks" not in PluginHost(disabled=["example"]).all("datasets")
+    assert "example-blocks" not in PluginHost(disabled=["recbench-example"]).all("datasets")
+    monkeypatch.setenv("RECBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert "example-blocks" not in PluginHost().all("datasets")
+
+
+def _fake_distribution(root: Path, dist: str, entry_point: str, module: str, source: str) -> None:
+    (root / f"{module}.py").write_text(textwrap.dedent(source))
+    info = root / f"{dist.replace('-', '_')}-9.9.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 9.9\n")
+    (info / "entry_points.txt").write_text(f"[recbench]\n{entry_point} = {module}\n")
+
+
+def _cli(args: list[str], pythonpath: Path, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(pythonpath), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "recbench.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_plugin_that_raises_on_import_is_reported_and_skipped(tmp_path: Path) -> None:
+    _fake_distribution(tmp_path, "broken-plugin", "broken", "broken_mod", "raise RuntimeError('boom at import')\n")
+    result = _cli(["list", "models"], tmp_path)
+    assert result.returncode == 3
+    assert "mf_bpr" in result.stdout  # the rest still works
+    assert "plugin 'broken' from broken-plugin 9.9 failed to load" in result.stderr
+    assert "boom at import" in result.stderr and "--disable-plugin broken" in result.stderr
+    assert "Traceback" not in result.stderr
+    ok = _cli(["list", "models", "--disable-plugin", "broken"], tmp_path)
+    assert ok.returncode == 0 and "failed to load" not in ok.stderr
+
+
+def test_two_installed_plugins_with_one_name_fail_with_both_named(tmp_path: Path) -> None:
+    source = """
+        import recbench
+        @recbench.hookimpl
+        def recbench_models():
+            yield recbench.ModelSpec(name="twin", version="1", family="pairwise", description="", build=None)
+    """
+    _fake_distribution(tmp_path, "twin-a", "twin_a", "twin_a_mod", source)
+    _fake_distribution(tmp_path, "twin-b", "twin_b", "twin_b_mod", source)
+    result = _cli(["list", "models"], tmp_path)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("recbench: error: model name 'twin' is provided more than once")
+    assert "twin-a 9.9" in lines[0] and "twin-b 9.9" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_list_does_not_import_jax() -> None:
+    code = "import sys; from recbench.cli import main; main(['list']); assert 'jax' not in sys.modules, 'jax imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 3), result.stderr
+    assert "example_biased_mf" in result.stdout

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import recbench
+from recbench.config import sweep_from_mapping
+from recbench.errors import PluginError
+from recbench.manager import PluginHost
+from recbench.runner import Runner
+
+SMALL = {"n_users": 300, "n_items": 200, "mean_per_user": 25}
+FAST_MF = {"name": "mf_bpr", "config": {"dim": 16}, "training": {"epochs": 60, "learning_rate": 2e-2, "eval_every": 5}}
+
+
+class FailingModels:
+    @recbench.hookimpl
+    def recbench_models(self):
+        def explode(ctx):
+            raise RuntimeError("builder exploded")
+
+        def nan_model(ctx):
+            from tests.nan_model import NaNModel
+
+            return NaNModel(ctx.n_users, ctx.n_items)
+
+        yield recbench.ModelSpec(name="boom", version="1", family="pairwise", description="fails", build=explode)
+        yield recbench.ModelSpec(name="nan_loss", version="1", family="pairwise", description="diverges",
+                                 build=nan_model, default_training={"epochs": 2})
+
+
+def _sweep(tmp_path: Path, models: list, seeds=(0, 1)):
+    return sweep_from_mapping({
+        "name": "t", "seeds": list(seeds), "metrics": ["ndcg@10", "recall@10"],
+        "datasets": [{"name": "synthetic", "params": SMALL}], "models": models, "out": str(tmp_path / "out"),
+    })
+
+
+def test_sweep_records_provenance_identical_splits_and_resumes(tmp_path: Path) -> None:
+    host = PluginHost(autoload=False)
+    runner = Runner(host, _sweep(tmp_path, [{"name": "pop"}, FAST_MF]), progress=None)
+    outcome = runner.run()
+    assert [r.status for r in outcome.records] == ["ok"] * 4
+    by_seed: dict[int, set[str]] = {}
+    for record in outcome.records:
+        by_seed.setdefault(record.seed, set()).add(record.split["split_id"])
+        assert record.schema_version == 1
+        assert record.dataset["fingerprint"] and record.model["config_hash"]
+        assert record.environment["backend"] == "cpu" and "jax" in record.environment["packages"]
+        assert record.plugins["model"][0] == "recbench"
+        assert record.throughput["eval_users_per_s"] > 0
+        per_user = runner.store.load_per_user(record.run_key)
+        assert np.isclose(per_user["ndcg@10"].mean(), record.metrics["ndcg@10"])
+        assert per_user["users"].shape[0] == record.evaluation["n_users"]
+    assert all(len(ids) == 1 for ids in by_seed.values())  # every model of a seed got the same split
+    assert by_seed[0] != by_seed[1]
+    mf = [r for r in outcome.records if r.model["name"] == "mf_bpr"]
+    assert mf[0].throughput["train_compile_s"] > 0 and mf[0].throughput["train_examples_per_s"] > 0
+    ndcg = {r.model["name"]: r.metrics["ndcg@10"] for r in outcome.records if r.seed == 0}
+    assert ndcg["mf_bpr"] > ndcg["pop"] + 0.05
+
+    again = Runner(host, _sweep(tmp_path, [{"name": "pop"}, FAST_MF]), progress=None).run()
+    assert again.skipped == 4 and again.records == []
+    assert len(list((tmp_path / "out" / "records").glob("*.json"))) == 4
+
+
+def test_failing_and_diverging_models_become_status_rows(tmp_path: Path) -> None:
+    host = PluginHost(autoload=False, extra_plugins=[("failing", FailingModels())])
+    sweep = _sweep(tmp_path, [{"name": "pop"}, {"name": "boom"}, {"name": "nan_loss"}, {"name": "pop", "config": {}}], seeds=(0,))
+    outcome = Runner(host, sweep, progress=None).run()
+    status = {r.model["name"]: (r.status, r.message) for r in outcome.records}
+    assert status["boom"] == ("error", "RuntimeError: builder exploded")
+    assert status["nan_loss"][0] == "diverged" and "loss became nan at epoch 1" in status["nan_loss"][1]
+    assert status["pop"][0] == "ok"
+    stored = {json.loads(p.read_text())["status"] for p in (tmp_path / "out" / "records").glob("*.json")}
+    assert stored == {"ok", "error", "diverged"}
+
+
+def test_unknown_names_fail_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(PluginError, match="did you mean 'mf_bpr'"):
+        Runner(PluginHost(autoload=False), _sweep(tmp_path, [{"name": "mf_bpx"}]), progress=None)
+    assert not (tmp_path / "out").exists()
+
+
+def _recbench(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env}
+    return subprocess.run([sys.executable, "-m", "recbench.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, env=full_env, timeout=900)
+
+
+def _table_rows(stdout: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) > 3 and not set(cells[0]) <= {"-"}:
+            rows[cells[0]] = cells
+    return rows
+
+
+def test_cli_default_run_mf_bpr_beats_pop(tmp_path: Path) -> None:
+    result = _recbench([], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(result.stdout)
+    header = rows["model"]
+    ndcg = header.index("ndcg@10")
+    mf, pop = (float(rows[m][ndcg].split("±")[0]) for m in ("mf_bpr", "pop"))
+    assert mf > 2 * pop
+    assert rows["mf_bpr"][header.index("n")] == "3"
+    assert any(h.startswith("train ex/s (cpu)") for h in header)
+    assert (tmp_path / "recbench-results" / "leaderboard.md").is_file()
+
+
+def test_cli_ml100k_mf_bpr_clearly_beats_pop(tmp_path: Path, data_dir: Path) -> None:
+    result = _recbench(["run", "--datasets", "ml-100k", "--models", "pop,mf_bpr", "--seeds", "0"], tmp_path,
+                       RECBENCH_DATA_DIR=str(data_dir))
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(result.stdout)
+    ndcg = rows["model"].index("ndcg@10")
+    assert float(rows["mf_bpr"][ndcg]) > float(rows["pop"][ndcg]) + 0.08
+
+
+def test_cli_runs_the_example_plugin_like_a_builtin(tmp_path: Path) -> None:
+    result = _recbench(["run", "--datasets", "example-blocks", "--models", "pop,example_biased_mf",
+                        "--metrics", "ndcg@10,example_rr@10", "--seeds", "0"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = _table_rows(result.stdout)
+    rr = rows["model"].index("example_rr@10")
+    assert float(rows["example_biased_mf"][rr]) > float(rows["pop"][rr])
+    record = json.loads(next((tmp_path / "recbench-results" / "records").glob("*.json")).read_text())
+    assert record["plugins"]["dataset"][0] == "recbench-example"
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("recbench: error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_cli_unknown_model(tmp_path: Path) -> None:
+    result = _recbench(["run", "--models", "mf_bprr"], tmp_path)
+    assert result.returncode == 2
+    assert "unknown model 'mf_bprr'; did you mean 'mf_bpr'" in _one_error_line(result)
+    assert "hint: run `recbench list models`" in result.stderr
+    verbose = _recbench(["run", "--models", "mf_bprr", "--verbose"], tmp_path)
+    assert "Traceback" in verbose.stderr
+
+
+def test_cli_malformed_u_data(tmp_path: Path, ml100k_copy: Path) -> None:
+    path = ml100k_copy / "ml-100k" / "u.data"
+    lines = path.read_text().splitlines(keepends=True)
+    lines[99] = "196\t242\n"
+    path.write_text("".join(lines))
+    result = _recbench(["run", "--datasets", "ml-100k", "--models", "pop", "--seeds", "0"], tmp_path,
+                       RECBENCH_DATA_DIR=str(ml100k_copy))
+    assert result.returncode == 1
+    line = _one_error_line(result)
+    assert f"{path}:100: expected 4 tab-separated fields, found 2" in line and "restore the original" in line
+
+
+def test_cli_missing_data_file(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = _recbench(["run", "--datasets", "ml-100k", "--models", "pop", "--seeds", "0"], tmp_path,
+                       RECBENCH_DATA_DIR=str(tmp_path / "empty"))
+    assert result.returncode == 1
+    line = _one_error_line(result)
+    assert "u.data (missing)" in line and f"put u.data, u.item, u.user" in line and str(tmp_path / "empty" / "ml-100k") in line

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from recbench.builtin.models.mf_bpr import MFBPR
+from recbench.builtin.models.pop import Pop
+from recbench.builtin.splitters import random_holdout
+from recbench.errors import ConfigError
+from recbench.train.config import TrainConfig
+from recbench.train.loop import train
+from recbench.train.sampling import is_positive, to_device
+
+
+@pytest.fixture(scope="module")
+def split(small_synthetic):
+    return random_holdout(small_synthetic, {}, 0)
+
+
+def test_pop_counts_training_interactions(split) -> None:
+    outcome = train(Pop(split.train.n_items), "closed_form", split, TrainConfig(), 0)
+    scores = np.asarray(outcome.model.score(jax.numpy.array([0, 5])))
+    assert np.array_equal(scores[0], split.train.item_counts()) and np.array_equal(scores[0], scores[1])
+
+
+def test_mf_bpr_loss_decreases_and_no_recompilation_after_first_epoch(split) -> None:
+    compiles: list[str] = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, duration, **kw: compiles.append(event) if event.endswith("backend_compile_duration") else None
+    )
+    epoch_compiles: list[int] = []
+    model = MFBPR(split.train.n_users, split.train.n_items, dim=16, seed=0)
+
+    def validate(m) -> float:  # runs between epochs; records how many compiles happened so far
+        epoch_compiles.append(len(compiles))
+        return 0.0
+
+    cfg = TrainConfig(epochs=6, batch_size=512, learning_rate=5e-2, eval_every=1, patience=100)
+    outcome = train(model, "pairwise", split, cfg, 0, validate)
+    assert outcome.epochs == 6 and outcome.compile_seconds > 0
+    assert outcome.losses[-1] < outcome.losses[0] * 0.8
+    # epoch 1 may compile helpers (e.g. the best-parameter copy); epochs 2..6 compile nothing
+    assert epoch_compiles[1:] == [epoch_compiles[1]] * 5, epoch_compiles
+
+
+def test_training_is_deterministic_for_a_seed(split) -> None:
+    cfg = TrainConfig(epochs=2, batch_size=512, eval_every=0)
+    runs = [train(MFBPR(split.train.n_users, split.train.n_items, dim=8, seed=s), "pairwise", split, cfg, s)
+            for s in (1, 1, 2)]
+    a, b, c = (np.asarray(r.model.item_factors[...]) for r in runs)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert runs[0].losses == runs[1].losses
+
+
+def test_negatives_avoid_training_items(split) -> None:
+    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users)
+    users = jax.numpy.asarray(split.train.user_idx)
+    assert bool(is_positive(data, users, jax.numpy.asarray(split.train.item_idx), depth).all())
+    rng = np.random.default_rng(0)
+    items = rng.integers(0, split.train.n_items, users.shape[0])
+    train_pairs = set(zip(split.train.user_idx.tolist(), split.train.item_idx.tolist(), strict=True))
+    expected = np.array([(u, i) in train_pairs for u, i in zip(split.train.user_idx.tolist(), items.tolist(), strict=True)])
+    got = np.asarray(is_positive(data, users, jax.numpy.asarray(items), depth))
+    assert np.array_equal(got, expected)
+
+
+def test_unimplemented_family_is_a_clear_error(split) -> None:
+    with pytest.raises(ConfigError, match="no host training loop yet"):
+        train(object(), "sequential", split, TrainConfig(), 0)
+
+
+def test_train_config_rejects_unknown_and_bad_values() -> None:
+    with pytest.raises(ConfigError, match="unknown training settings"):
+        TrainConfig.from_mapping({"epoch": 3})
+    with pytest.raises(ConfigError, match="optimizer 'adamx'"):
+        TrainConfig.from_mapping({"optimizer": "adamx"})
