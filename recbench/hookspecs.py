@@ -45,18 +45,19 @@ def recbench_splitters() -> Iterable[Any]:
 
     Example::
 
+        import numpy as np
         import recbench
-        from recbench.data.split import Split, split_from_masks
+        from recbench.data.split import TEST, TRAIN, split_from_assignment
 
-        def first_half(data, params, seed):
-            test = data.user_idx % 2 == 1          # odd users' rows go to test
-            return split_from_masks(data, "odd_users", "1", dict(params), seed,
-                                    test_mask=test, valid_mask=test & False)
+        def odd_users(data, params, seed):
+            part = np.where(data.user_idx % 2 == 1, TEST, TRAIN)   # odd users' rows go to test
+            return split_from_assignment(data, part, protocol="odd_users", protocol_version="1",
+                                         params=params, seed=seed)
 
         @recbench.hookimpl
         def recbench_splitters():
             yield recbench.SplitterSpec(name="odd_users", version="1",
-                                        description="odd users' rows are test", split=first_half)
+                                        description="odd users' rows are test", split=odd_users)
     """
 
 

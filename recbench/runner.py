@@ -104,7 +104,7 @@ class Runner:
                 data = self._load(choice)
             except RecbenchError as exc:
                 outcome.errors.append(f"dataset {choice.name!r}: {_one_line(exc)}")
-                self._say(f"error: dataset {choice.name!r}: {_one_line(exc)}")
+                self._say(f"dataset {choice.name!r} could not be loaded; its runs are skipped (error at the end)")
                 done += len(self.sweep.seeds) * len(self.sweep.models)
                 continue
             for seed in self.sweep.seeds:
@@ -125,7 +125,7 @@ class Runner:
                             evaluator = self._evaluator(split)
                     except RecbenchError as exc:
                         outcome.errors.append(f"dataset {choice.name!r} seed {seed}: {_one_line(exc)}")
-                        self._say(f"error: {label}: {_one_line(exc)}")
+                        self._say(f"{label}: the split failed; this seed's runs are skipped (error at the end)")
                         break
                     record = self._run_one(key, choice, data, split, evaluator, model_choice, seed, seeds)
                     outcome.records.append(record)
