@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("plugins", parents=[common], help="list plugin packages and load failures")
     sub.add_parser("info", parents=[common], help="versions, backend and devices")
 
+    data = sub.add_parser("data", parents=[common], help="inspect datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    info = data_sub.add_parser("info", parents=[common], help="counts, distributions, cold start and split_id")
+    info.add_argument("name", help="dataset name")
+    info.add_argument("--protocol", help="split protocol (default: the dataset's)")
+    info.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    info.add_argument("--data-dir", help="data directory (default: $RECBENCH_DATA_DIR)")
+
     board = sub.add_parser("leaderboard", parents=[common], help="render a leaderboard from result directories")
     board.add_argument("results", nargs="+", help="result directories (holding records/)")
     board.add_argument("--format", default="github", help="tabulate format: github, pipe, latex, html, ...")
@@ -83,6 +91,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         for key, value in environment().items():
             print(f"{key}: {value}")
+        return _report_load_failures(host)
+    if command == "data":
+        _data_info(host, args)
         return _report_load_failures(host)
     if command == "leaderboard":
         return _leaderboard(args.results, args.format)
@@ -133,6 +144,21 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
         print(f"recbench: run {record.model['name']} on {record.dataset['name']} seed {record.seed} "
               f"{record.status}: {record.message}", file=sys.stderr)
     return EXIT_RUN_FAILED if outcome.errors or failed else EXIT_OK
+
+
+def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
+    from recbench.data.files import dataset_context
+    from recbench.data.info import dataset_info, split_info
+    from recbench.runner import RunSeeds
+
+    spec = host.dataset(args.name).spec
+    splitter = host.splitter(args.protocol or spec.default_protocol).spec
+    data = spec.load(dataset_context(data_dir=args.data_dir))
+    for key, value in dataset_info(data).items():
+        print(f"{key}: {value}")
+    split = splitter.split(data, dict(splitter.default_params), RunSeeds.spawn(args.seed).split)
+    for key, value in split_info(split).items():
+        print(f"split.{key}: {value}")
 
 
 def _leaderboard(results: Sequence[str], fmt: str) -> int:

@@ -20,6 +20,15 @@ def _ml100k(ctx: DatasetContext):  # noqa: ANN202
     return load_ml100k(ctx)
 
 
+def _public(loader_name: str):  # noqa: ANN202
+    def load(ctx: DatasetContext):  # noqa: ANN202
+        from recbench.builtin import public_formats
+
+        return getattr(public_formats, loader_name)(ctx)
+
+    return load
+
+
 @hookimpl
 def recbench_datasets() -> Iterator[DatasetSpec]:
     yield DatasetSpec(
@@ -38,4 +47,51 @@ def recbench_datasets() -> Iterator[DatasetSpec]:
         feedback="explicit",
         citation="F. M. Harper and J. A. Konstan. The MovieLens Datasets: History and Context. ACM TiiS 5(4), 2015.",
         license="GroupLens research terms: no redistribution, no commercial use",
+    )
+    yield DatasetSpec(
+        name="ml-latest-small",
+        version="1",
+        description="MovieLens latest-small (2018-09-26): 100,836 ratings 0.5-5 of 9,724 movies by 610 users",
+        load=_public("load_ml_latest_small"),
+        feedback="explicit",
+        citation="F. M. Harper and J. A. Konstan. The MovieLens Datasets: History and Context. ACM TiiS 5(4), 2015.",
+        license="GroupLens research terms; redistribution allowed under the same terms; no commercial use",
+    )
+    yield DatasetSpec(
+        name="lastfm-hetrec2011",
+        version="1",
+        description="HetRec 2011 Last.fm: 92,834 user-artist play counts of 1,892 users (weight = plays)",
+        load=_public("load_lastfm_hetrec"),
+        feedback="implicit",
+        citation="I. Cantador, P. Brusilovsky and T. Kuflik. HetRec 2011 workshop datasets. RecSys 2011.",
+        license="GroupLens HetRec 2011 terms (research use); check before redistribution",
+    )
+    yield DatasetSpec(
+        name="amazon-video-sasrec",
+        version="1",
+        description="Amazon Video Games sequences as released with SASRec: 287,107 events, 31,013 users",
+        load=_public("load_amazon_video_sasrec"),
+        feedback="implicit",
+        citation="W.-C. Kang and J. McAuley. Self-Attentive Sequential Recommendation. ICDM 2018.",
+        license="Amazon review data (McAuley et al.), research use",
+    )
+    yield DatasetSpec(
+        name="ml-1m-afcfm",
+        version="1",
+        description="all 1,000,209 ML-1M user-movie pairs (implicit) with AFCFM's leave-latest-one-out split",
+        load=_public("load_ml1m_afcfm"),
+        feedback="implicit",
+        default_protocol="fixed",
+        citation="Harper & Konstan 2015 (MovieLens 1M); split as released in TianyitheDeveloper/AFCFM",
+        license="GroupLens research terms: no redistribution, no commercial use",
+    )
+    yield DatasetSpec(
+        name="gowalla-lightgcn",
+        version="1",
+        description="Gowalla check-ins as split by NGCF/LightGCN: 810,128 train + 217,242 test pairs",
+        load=_public("load_gowalla_lightgcn"),
+        feedback="implicit",
+        default_protocol="fixed",
+        citation="Cho et al. KDD 2011 (SNAP); X. He et al. LightGCN. SIGIR 2020.",
+        license="SNAP Gowalla data; research use",
     )

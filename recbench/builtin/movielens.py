@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recbench.data.files import ArchiveSource, file_digest, locate
+from recbench.data.files import ArchiveSource, locate, verify_pinned
 from recbench.data.interactions import Interactions, Vocabulary
 from recbench.data.readers import read_delimited
 from recbench.errors import DataError
@@ -51,14 +51,7 @@ def load_ml100k(ctx: DatasetContext) -> Interactions:
         folder / "u.user", sep="|", names=("user", "age", "gender", "occupation", "zip"),
         numeric=("user", "age"), fix=_FIX,
     )
-    if ctx.params.get("verify", True):
-        for name, expected in ML100K_FILES_SHA256.items():
-            got = file_digest(folder / name)
-            if got != expected:
-                raise DataError(
-                    f"{folder / name}: sha256 {got} differs from the pinned {expected}",
-                    hint=f"{_FIX}, or set verify=false in the dataset parameters to use a modified copy",
-                )
+    verify_pinned(folder, ML100K_FILES_SHA256, ctx, _FIX)
     bad = ~ratings["rating"].between(1, 5)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])

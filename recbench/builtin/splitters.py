@@ -43,6 +43,18 @@ def random_holdout(data: Interactions, params: Mapping[str, Any], seed: int) -> 
     )
 
 
+def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
+    """The split published with the data (``Interactions.fixed_part``), unchanged; the seed is ignored."""
+    if params:
+        raise ConfigError(f"fixed: takes no parameters, got {sorted(params)}")
+    if data.fixed_part is None:
+        raise ConfigError(
+            f"dataset {data.name!r} publishes no split, so protocol 'fixed' cannot be used",
+            hint="choose another protocol, e.g. random_holdout",
+        )
+    return split_from_assignment(data, data.fixed_part, protocol="fixed", protocol_version="1", params={}, seed=0)
+
+
 @hookimpl
 def recbench_splitters() -> Iterator[SplitterSpec]:
     yield SplitterSpec(
@@ -51,4 +63,10 @@ def recbench_splitters() -> Iterator[SplitterSpec]:
         description="per-user random holdout into train/valid/test by fraction, seeded",
         split=random_holdout,
         default_params=RANDOM_HOLDOUT_DEFAULTS,
+    )
+    yield SplitterSpec(
+        name="fixed",
+        version="1",
+        description="the train/valid/test split published with the dataset, unchanged",
+        split=fixed,
     )

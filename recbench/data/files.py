@@ -156,3 +156,16 @@ def extract_zip(archive: Path, target: Path, member_prefix: str = "", member_sha
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def verify_pinned(folder: Path, pins: Mapping[str, str], ctx: DatasetContext, fix: str) -> None:
+    """Refuse files whose sha256 differs from the pinned one, unless the dataset param ``verify`` is false."""
+    if not ctx.params.get("verify", True):
+        return
+    for name, expected in pins.items():
+        got = file_digest(folder / name)
+        if got != expected:
+            raise DataError(
+                f"{folder / name}: sha256 {got} differs from the pinned {expected}",
+                hint=f"{fix}, or set verify=false in the dataset parameters to use a modified copy",
+            )

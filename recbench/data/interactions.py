@@ -53,6 +53,8 @@ class Interactions:
         items: optional raw-id vocabulary for items.
         user_features: optional per-user feature arrays (first axis n_users).
         item_features: optional per-item feature arrays (first axis n_items), e.g. multi-hot genres.
+        fixed_part: optional uint8 per-row part of a split published with the data
+            (0 train, 1 valid, 2 test), used by the ``fixed`` protocol.
         name: the dataset's name, for messages.
     """
 
@@ -66,6 +68,7 @@ class Interactions:
     items: Vocabulary | None = None
     user_features: Mapping[str, np.ndarray] = field(default_factory=dict)
     item_features: Mapping[str, np.ndarray] = field(default_factory=dict)
+    fixed_part: np.ndarray | None = None
     name: str = "interactions"
 
     def __post_init__(self) -> None:
@@ -74,8 +77,9 @@ class Interactions:
         set_(self, "item_idx", _readonly(self.item_idx, np.int32))
         set_(self, "timestamp", _readonly(self.timestamp, np.int64))
         set_(self, "rating", _readonly(self.rating, np.float32))
+        set_(self, "fixed_part", _readonly(self.fixed_part, np.uint8))
         n = self.user_idx.shape[0]
-        for col in ("item_idx", "timestamp", "rating"):
+        for col in ("item_idx", "timestamp", "rating", "fixed_part"):
             arr = getattr(self, col)
             if arr is not None and arr.shape != (n,):
                 raise DataError(f"{self.name}: column {col} has shape {arr.shape}, expected ({n},)")
@@ -149,6 +153,7 @@ class Interactions:
             item_idx=self.item_idx[rows],
             timestamp=None if self.timestamp is None else self.timestamp[rows],
             rating=None if self.rating is None else self.rating[rows],
+            fixed_part=None if self.fixed_part is None else self.fixed_part[rows],
         )
 
     def pair_keys(self) -> np.ndarray:
@@ -173,8 +178,10 @@ class Interactions:
         """sha256 over the sizes and every array (not the vocabularies' types)."""
         h = hashlib.sha256()
         h.update(f"{self.n_users}:{self.n_items}:{len(self)}".encode())
-        for col in ("user_idx", "item_idx", "timestamp", "rating"):
+        for col in ("user_idx", "item_idx", "timestamp", "rating", "fixed_part"):
             arr = getattr(self, col)
+            if col == "fixed_part" and arr is None:
+                continue  # keeps fingerprints of data without a published split unchanged
             h.update(col.encode())
             h.update(b"-" if arr is None else arr.tobytes())
         return h.hexdigest()
