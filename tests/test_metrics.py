@@ -14,7 +14,8 @@ from recbench.data.interactions import Interactions
 from recbench.evaluate.metric_names import parse_metric
 from recbench.evaluate.ranking import RankingEvaluator, batch_width, plan_ranking
 
-METRICS = ("ndcg", "recall", "precision", "hit")
+METRICS = ("ndcg", "recall", "precision", "hit", "recall_liang", "f1", "mrr", "map")
+FUNCTIONS = {name: getattr(builtin, "map_" if name == "map" else name) for name in METRICS}
 
 
 class FixedScores(nnx.Module):
@@ -37,7 +38,7 @@ def evaluate(scores: np.ndarray, train: list[tuple[int, int]], test: list[tuple[
 
     train_part, test_part = part(train), part(test)
     plan = plan_ranking(test_part, [train_part], batch_width([test_part], batch_users))
-    table = {parse_metric(r): getattr(builtin, parse_metric(r).name) for r in refs}
+    table = {parse_metric(r): FUNCTIONS[parse_metric(r).name] for r in refs}
     result = RankingEvaluator({"test": plan}, n_items, table).evaluate(FixedScores(scores), "test")
     order = np.argsort(result.users)
     return {name: values[order] for name, values in result.per_user.items()}
@@ -52,7 +53,13 @@ def reference(scores: np.ndarray, train: set[tuple[int, int]], test: set[tuple[i
     hits = sum(gains)
     dcg = sum(g / math.log2(r + 2) for r, g in enumerate(gains))
     idcg = sum(1 / math.log2(r + 2) for r in range(min(k, len(relevant))))
-    return {"ndcg": dcg / idcg, "recall": hits / len(relevant), "precision": hits / k, "hit": float(hits > 0)}
+    precision, recall = hits / k, hits / len(relevant)
+    first = next((rank for rank, g in enumerate(gains, start=1) if g), None)
+    ap = sum(g * sum(gains[:rank]) / rank for rank, g in enumerate(gains, start=1)) / min(k, len(relevant))
+    return {"ndcg": dcg / idcg, "recall": recall, "precision": precision, "hit": float(hits > 0),
+            "recall_liang": hits / min(k, len(relevant)),
+            "f1": 2 * precision * recall / (precision + recall) if hits else 0.0,
+            "mrr": 1 / first if first else 0.0, "map": ap}
 
 
 def test_hand_computed_case() -> None:
@@ -65,6 +72,11 @@ def test_hand_computed_case() -> None:
     assert values["hit@3"][0] == 1.0
     assert values["ndcg@3"][0] == pytest.approx((1 / math.log2(4)) / (1 + 1 / math.log2(3)))
     assert values["ndcg@2"][0] == 0.0
+    more = evaluate(scores, train=[(0, 0)], test=[(0, 1), (0, 3)], refs=["mrr@4", "map@4", "f1@3", "recall_liang@1"])
+    assert more["mrr@4"][0] == pytest.approx(1 / 3)
+    assert more["map@4"][0] == pytest.approx((1 / 3 + 2 / 4) / 2)  # hits at ranks 3 and 4
+    assert more["f1@3"][0] == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
+    assert more["recall_liang@1"][0] == 0.0
 
 
 def test_ties_go_to_the_lower_item_index() -> None:
@@ -116,7 +128,7 @@ def test_metric_values_stay_in_range(ml100k) -> None:
     split = random_holdout(ml100k, {}, 0)
     scores = np.random.default_rng(1).random((ml100k.n_users, ml100k.n_items))
     plan = plan_ranking(split.test, [split.train, split.valid], 256)
-    table = {parse_metric(f"{m}@10"): getattr(builtin, m) for m in METRICS}
+    table = {parse_metric(f"{m}@10"): FUNCTIONS[m] for m in METRICS}
     result = RankingEvaluator({"test": plan}, ml100k.n_items, table).evaluate(FixedScores(scores), "test")
     assert result.users.shape[0] == 943
     for values in result.per_user.values():

@@ -42,6 +42,37 @@ def ndcg(batch: Any, k: int) -> Any:
     return dcg_B / ideal_cumsum_K[n_ideal_B - 1]
 
 
+def recall_liang(batch: Any, k: int) -> Any:
+    """Liang et al. (2018): relevant items in the top k / min(k, |relevant|)."""
+    import jax.numpy as jnp
+
+    return _hits(batch) / jnp.clip(batch.n_relevant_B, 1, k)
+
+
+def f1(batch: Any, k: int) -> Any:
+    """Harmonic mean of precision@k and recall@k; 0 when both are 0."""
+    import jax.numpy as jnp
+
+    p, r = precision(batch, k), recall(batch, k)
+    return jnp.where(p + r > 0, 2 * p * r / jnp.where(p + r > 0, p + r, 1.0), 0.0)
+
+
+def mrr(batch: Any, k: int) -> Any:
+    """1 / rank of the first relevant item within the top k; 0 if there is none."""
+    import jax.numpy as jnp
+
+    return jnp.max(batch.relevance_BxK / jnp.arange(1, k + 1, dtype=jnp.float32), axis=1)
+
+
+def map_(batch: Any, k: int) -> Any:
+    """Average precision at k: sum_i rel_i * precision@i over ranks i <= k, / min(k, |relevant|)."""
+    import jax.numpy as jnp
+
+    rel = batch.relevance_BxK
+    precision_at_i = jnp.cumsum(rel, axis=1) / jnp.arange(1, k + 1, dtype=jnp.float32)
+    return (rel * precision_at_i).sum(axis=1) / jnp.clip(batch.n_relevant_B, 1, k)
+
+
 @hookimpl
 def recbench_metrics() -> Iterator[MetricSpec]:
     yield MetricSpec(name="hit", version="1", fn=hit,
@@ -52,3 +83,10 @@ def recbench_metrics() -> Iterator[MetricSpec]:
                      description="relevant items in the top k / the user's relevant items")
     yield MetricSpec(name="ndcg", version="1", fn=ndcg,
                      description="binary-gain NDCG with log2 discount; ideal = min(k, |relevant|) hits")
+    yield MetricSpec(name="recall_liang", version="1", fn=recall_liang,
+                     description="Liang et al. 2018 recall: hits in the top k / min(k, |relevant|)")
+    yield MetricSpec(name="f1", version="1", fn=f1, description="harmonic mean of precision@k and recall@k")
+    yield MetricSpec(name="mrr", version="1", fn=mrr,
+                     description="reciprocal rank of the first relevant item in the top k (0 if none)")
+    yield MetricSpec(name="map", version="1", fn=map_,
+                     description="average precision at k, normalised by min(k, |relevant|)")
