@@ -147,13 +147,23 @@ def load_ml100k_data(data_dir: str) -> Any:
     return load_ml100k(dataset_context(data_dir=data_dir))
 
 
+def unique_sorted(keys: np.ndarray) -> np.ndarray:
+    """``np.unique(keys)`` by sort + neighbour mask: numpy 2.4's np.unique takes a hash-table path that
+    is ~20x slower than this on 20M distinct int64 keys (measured ~29 s vs ~1.5 s on this machine)."""
+    keys = np.sort(keys)
+    keep = np.empty(keys.shape, bool)
+    keep[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
 def make_ml20m_shape(scale: float = 1.0, seed: int = 0) -> Any:
     """Synthetic interactions of ML-20M's shape, built directly with numpy (a few seconds).
 
     Users: at least 20 interactions each (as in ML-20M) plus a lognormal share of the rest.
     Items: popularity p_r ~ 1 / (r + 50) by popularity rank r (top item ~0.3% of all events, as in
-    ML-20M), item ids shuffled. Duplicates are removed per user with np.unique on int64 pair keys and
-    topped up twice, so the total is ~20M.
+    ML-20M), item ids shuffled. Duplicates are removed per user by deduplicating int64 pair keys
+    (user * n_items + item) and topped up twice, so the total is ~20M.
     """
     from recbench.data.interactions import Interactions
 
@@ -173,14 +183,14 @@ def make_ml20m_shape(scale: float = 1.0, seed: int = 0) -> Any:
         ranks = np.minimum(np.searchsorted(cdf, rng.random(users.shape[0])), n_items - 1)
         return users * n_items + item_of_rank[ranks]
 
-    keys = np.unique(draw(np.repeat(np.arange(n_users, dtype=np.int64), counts)))
+    keys = unique_sorted(draw(np.repeat(np.arange(n_users, dtype=np.int64), counts)))
     for _ in range(2):  # top up what deduplication removed
         have = np.bincount(keys // n_items, minlength=n_users)
         deficit = counts - have
         if deficit.sum() == 0:
             break
         extra = draw(np.repeat(np.arange(n_users, dtype=np.int64), np.maximum(deficit, 0)))
-        keys = np.unique(np.concatenate([keys, extra]))
+        keys = unique_sorted(np.concatenate([keys, extra]))
     return Interactions.from_indices(
         (keys // n_items).astype(np.int32), (keys % n_items).astype(np.int32),
         n_users=n_users, n_items=n_items, name="ml-20m-shape",

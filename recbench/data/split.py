@@ -13,19 +13,49 @@ import numpy as np
 from recbench.data.interactions import Interactions
 from recbench.errors import DataError
 
-TRAIN, VALID, TEST = 0, 1, 2
+#: Part codes of a per-row assignment. FOLD_IN rows belong to held-out users (strong generalisation):
+#: models see them at inference, never in training, and they are masked at evaluation.
+TRAIN, VALID, TEST, FOLD_IN = 0, 1, 2, 3
+PART_NAMES = {TRAIN: "train", VALID: "valid", TEST: "test", FOLD_IN: "fold_in"}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CandidateSet:
+    """Sampled or published candidate items per evaluated user (paper-parity protocols).
+
+    Metrics computed on candidates are *sampled metrics*: they can reorder models relative to full
+    ranking (Krichene & Rendle, KDD 2020), so records label them.
+
+    Attributes:
+        users: int32 (U,) users evaluated on candidates.
+        items_UxC: int32 (U, C) candidate (negative) items of each user; the user's held-out items
+            are always candidates too.
+        source: how they were made, e.g. ``uniform:99``, ``popularity:99`` or ``file:ml-1m.test.negative``.
+    """
+
+    users: np.ndarray
+    items_UxC: np.ndarray
+    source: str
+
+    def digest(self) -> str:
+        h = hashlib.sha256(self.source.encode())
+        h.update(np.ascontiguousarray(self.users, np.int32).tobytes())
+        h.update(np.ascontiguousarray(self.items_UxC, np.int32).tobytes())
+        return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Split:
-    """Three disjoint parts of one dataset, made once and handed unchanged to every model.
+    """Disjoint parts of one dataset, made once and handed unchanged to every model.
 
     Attributes:
         train, valid, test: the parts, sharing the dataset's vocabularies.
         protocol, protocol_version, params, seed: how it was made.
         dataset_fingerprint: :meth:`Interactions.fingerprint` of the input.
-        split_id: sha256 prefix over the inputs *and* the resulting row assignment, so two
-            machines agree on the id only if they produced the same split.
+        split_id: sha256 prefix over the inputs *and* the resulting row assignment (and candidates),
+            so two machines agree on the id only if they produced the same split.
+        fold_in: held-out users' input rows (strong generalisation); empty otherwise.
+        candidates: test candidates for sampled evaluation; None for full ranking.
     """
 
     train: Interactions
@@ -37,33 +67,45 @@ class Split:
     seed: int = 0
     dataset_fingerprint: str = ""
     split_id: str = ""
+    fold_in: Interactions | None = None
+    candidates: CandidateSet | None = None
+
+    def parts(self) -> dict[str, Interactions]:
+        out = {"train": self.train, "valid": self.valid, "test": self.test}
+        if self.fold_in is not None:
+            out["fold_in"] = self.fold_in
+        return out
 
     def validate(self) -> None:
-        """Raise DataError unless parts are disjoint and no test/valid pair is in training."""
-        train_keys = self.train.pair_keys()
-        for part_name, part in (("valid", self.valid), ("test", self.test)):
-            leaked = np.isin(part.pair_keys(), train_keys)
-            if leaked.any():
-                row = int(np.flatnonzero(leaked)[0])
-                raise DataError(
-                    f"split {self.protocol}: {int(leaked.sum())} {part_name} pairs are also in train "
-                    f"(first: user {int(part.user_idx[row])}, item {int(part.item_idx[row])}); "
-                    "the dataset has duplicate (user, item) rows",
-                    hint="deduplicate the dataset before splitting",
-                )
-        overlap = np.isin(self.test.pair_keys(), self.valid.pair_keys())
-        if overlap.any():
-            raise DataError(f"split {self.protocol}: {int(overlap.sum())} test pairs are also in valid")
+        """Raise DataError unless the parts are pairwise disjoint (no held-out pair is in training)."""
+        parts = list(self.parts().items())
+        keys = {name: part.pair_keys() for name, part in parts}
+        for i, (a, _) in enumerate(parts):
+            for b, part_b in parts[i + 1:]:
+                overlap = np.isin(keys[b], keys[a])
+                if overlap.any():
+                    row = int(np.flatnonzero(overlap)[0])
+                    raise DataError(
+                        f"split {self.protocol}: {int(overlap.sum())} {b} pairs are also in {a} "
+                        f"(first: user {int(part_b.user_idx[row])}, item {int(part_b.item_idx[row])}); "
+                        "the dataset has duplicate (user, item) rows",
+                        hint="deduplicate the dataset before splitting",
+                    )
 
     def describe(self) -> dict[str, Any]:
-        return {
+        sizes = {name: len(part) for name, part in self.parts().items()}
+        out = {
             "protocol": self.protocol,
             "protocol_version": self.protocol_version,
             "params": dict(self.params),
             "seed": self.seed,
             "split_id": self.split_id,
-            "sizes": {"train": len(self.train), "valid": len(self.valid), "test": len(self.test)},
+            "sizes": sizes,
         }
+        if self.candidates is not None:
+            out["candidates"] = {"source": self.candidates.source, "users": int(self.candidates.users.shape[0]),
+                                 "per_user": int(self.candidates.items_UxC.shape[1])}
+        return out
 
 
 def split_from_assignment(
@@ -74,11 +116,14 @@ def split_from_assignment(
     protocol_version: str,
     params: Mapping[str, Any],
     seed: int,
+    candidates: CandidateSet | None = None,
 ) -> Split:
-    """Build a validated :class:`Split` from a per-row part code (0 train, 1 valid, 2 test)."""
+    """Build a validated :class:`Split` from a per-row part code (TRAIN, VALID, TEST or FOLD_IN)."""
     part_of_row = np.asarray(part_of_row, dtype=np.uint8)
     if part_of_row.shape != (len(data),):
         raise DataError(f"split {protocol}: assignment has shape {part_of_row.shape}, expected ({len(data)},)")
+    if part_of_row.size and int(part_of_row.max()) > FOLD_IN:
+        raise DataError(f"split {protocol}: part codes must be 0..3, found {int(part_of_row.max())}")
     fingerprint = data.fingerprint()
     h = hashlib.sha256()
     h.update(
@@ -90,6 +135,9 @@ def split_from_assignment(
         ).encode()
     )
     h.update(part_of_row.tobytes())
+    if candidates is not None:
+        h.update(candidates.digest().encode())
+    has_fold_in = bool((part_of_row == FOLD_IN).any())
     split = Split(
         train=data.take(part_of_row == TRAIN),
         valid=data.take(part_of_row == VALID),
@@ -100,6 +148,8 @@ def split_from_assignment(
         seed=seed,
         dataset_fingerprint=fingerprint,
         split_id=h.hexdigest()[:16],
+        fold_in=data.take(part_of_row == FOLD_IN) if has_fold_in else None,
+        candidates=candidates,
     )
     split.validate()
     return split
