@@ -13,8 +13,11 @@ machine is noisy: the *ratios* are the evidence, absolute seconds are not):
    negatives with the same 2 rounds of positive-rejection, gather rows, sigmoid gradients of the
    same loss incl. the l2 term, ``np.add.at`` scatter), for a fixed number of steps on the same
    training part. The script first checks that its gradients equal ``jax.grad`` of ``MFBPR.loss``.
-   Diagnostic (not recbench code): the same epoch written in JAX with sparse row updates
-   (``.at[rows].add``) instead of dense gradients + optax, to show what the dense update costs.
+   Diagnostic (not recbench code): the same SGD epoch written in JAX with row scatter-adds
+   (``P.at[u].add(...)``) instead of dense gradients + optax. Note: XLA:CPU does *not* do that scatter
+   in place when the update depends on rows gathered from the same table; it copies the table each
+   step (two ``copy`` ops of f32[n_users, dim] in the optimised HLO), so this is not the O(batch)
+   update one might expect, and it is only modestly faster than the dense one.
 2. Evaluation: ``plan_ranking`` + ``RankingEvaluator`` (ndcg@10, recall@10 on the test part, train
    and valid items masked, as ``recbench.runner`` does) on the adam-trained model. Reported: compile
    seconds (``evaluator.compile_seconds``), users/s from ``RankingResult.seconds``, and host-side plan
@@ -88,6 +91,11 @@ def size_plans(args: argparse.Namespace) -> dict[str, SizePlan]:
 # -- output --------------------------------------------------------------------------------------
 def log(msg: str = "") -> None:
     print(msg, flush=True)
+
+
+def load1() -> str:
+    """The 1-minute load average, printed after each measurement (other processes share the cores)."""
+    return f" [load {loadavg().split()[0]}]"
 
 
 def loadavg() -> str:
@@ -307,7 +315,7 @@ def numpy_ranking(P: np.ndarray, Q: np.ndarray, users: np.ndarray, ex_csr, tg_cs
 
 # -- diagnostic: the same epoch with sparse row updates ------------------------------------------
 def make_sparse_sgd_epoch(n_steps: int, batch_size: int, n_items: int, depth: int, l2: float, lr: float):
-    """MF-BPR SGD epoch in JAX with scatter-add row updates (O(batch) per step, not O(table))."""
+    """MF-BPR SGD epoch in JAX with scatter-add row updates (XLA:CPU still copies the tables per step)."""
     import jax
     import jax.numpy as jnp
 
@@ -430,7 +438,8 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
         log(f"jax {opt:4s}: compile {res.compile_seconds:.2f} s; {res.epochs} epochs in {res.train_seconds:.2f} s "
             f"({epoch_s:.3f} s/epoch, {fmt(res.examples_per_second)} examples/s); "
             f"python overhead {overhead:.2f} s = {overhead / epoch_s:.2f} epoch "
-            f"(to_device alone {f['to_device_seconds']:.2f} s); loss {res.losses[0]:.4f} -> {res.losses[-1]:.4f}")
+            f"(to_device alone {f['to_device_seconds']:.2f} s); loss {res.losses[0]:.4f} -> {res.losses[-1]:.4f}"
+            + load1())
 
     # -- numpy reference training ---------------------------------------------------------------
     ref = NumpyBPR(P0, Q0, tr.user_idx, tr.item_idx, l2=l2, lr=sgd_lr, batch_size=B, seed=seed)
@@ -447,7 +456,7 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
     for opt in ("sgd", "adam"):
         f[f"ratio_train_jax_{opt}_vs_numpy"] = f[f"jax_{opt}"]["examples_per_s"] / np_eps
     log(f"numpy sgd: {plan.numpy_steps} steps in {np_seconds:.2f} s ({fmt(np_eps)} examples/s, "
-        f"{n_steps * B / np_eps:.2f} s/epoch extrapolated); loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+        f"{n_steps * B / np_eps:.2f} s/epoch extrapolated); loss {losses[0]:.4f} -> {losses[-1]:.4f}" + load1())
     log(f"RATIO train examples/s  jax-sgd / numpy-sgd = {f['ratio_train_jax_sgd_vs_numpy']:.2f}x   "
         f"jax-adam / numpy-sgd = {f['ratio_train_jax_adam_vs_numpy']:.2f}x")
     del ref
@@ -470,9 +479,9 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
         f["jax_sparse_sgd_diagnostic"] = {"compile_s": c_s, "epoch_s": e_s, "examples_per_s": n_steps * B / e_s,
                                           "loss_last": float(loss)}
         f["ratio_train_sparse_vs_recbench_sgd"] = (n_steps * B / e_s) / f["jax_sgd"]["examples_per_s"]
-        log(f"diagnostic jax sparse-update sgd (not recbench code): compile {c_s:.2f} s; {e_s:.3f} s/epoch "
+        log(f"diagnostic jax scatter-add sgd (not recbench code): compile {c_s:.2f} s; {e_s:.3f} s/epoch "
             f"({fmt(n_steps * B / e_s)} examples/s) = {f['ratio_train_sparse_vs_recbench_sgd']:.2f}x recbench's "
-            f"jax-sgd epoch")
+            f"jax-sgd epoch" + load1())
         del P, Q, compiled
     del d_data
 
@@ -496,7 +505,7 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
                      "ndcg@10": means[f"ndcg@{K}"], "recall@10": means[f"recall@{K}"]}
     log(f"jax eval: {n_eval:,} users; plan {plan_s:.2f} s, compile {evaluator.compile_seconds:.2f} s, "
         f"run {eval_s:.3f} s (median of {plan.eval_repeats}) = {fmt(jax_ups)} users/s; "
-        f"ndcg@10 {means[f'ndcg@{K}']:.5f}, recall@10 {means[f'recall@{K}']:.5f}")
+        f"ndcg@10 {means[f'ndcg@{K}']:.5f}, recall@10 {means[f'recall@{K}']:.5f}" + load1())
 
     # -- evaluation: numpy reference ------------------------------------------------------------
     P = np.asarray(model.user_factors[...], np.float32)
@@ -535,7 +544,7 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
     what = (f"{pick.shape[0]:,} random users timed, users/s extrapolated to all {n_eval:,} "
             f"({n_eval / np_ups:.1f} s)" if subset else f"all {n_eval:,} users")
     log(f"numpy eval: {what}; prep {np_prep:.2f} s, run {np_eval_s:.3f} s = {fmt(np_ups)} users/s; "
-        f"ndcg@10 {np_ndcg.mean():.5f}, recall@10 {np_recall.mean():.5f}")
+        f"ndcg@10 {np_ndcg.mean():.5f}, recall@10 {np_recall.mean():.5f}" + load1())
     log(f"check: |mean ndcg@10 numpy - jax| = {diff_mean:.2e} on the same users "
         f"({'OK' if diff_mean < 1e-4 else 'LARGER THAN 1e-4'}); users whose ndcg@10 differs: {n_differ}")
     log(f"RATIO eval users/s  jax / numpy = {f['ratio_eval_jax_vs_numpy']:.2f}x")
@@ -558,7 +567,7 @@ def summary(results: list[SizeResult]) -> str:
                      f"{s['overhead_epochs']:.2f} | {a['overhead_epochs']:.2f}", "-", ""))
         if "jax_sparse_sgd_diagnostic" in f:
             d = f["jax_sparse_sgd_diagnostic"]
-            rows.append((r.name, "diag: jax sparse-update sgd ex/s", fmt(d["examples_per_s"]), "",
+            rows.append((r.name, "diag: jax scatter-add sgd ex/s", fmt(d["examples_per_s"]), "",
                          f"{d['examples_per_s'] / n['examples_per_s']:.2f}x "
                          f"({f['ratio_train_sparse_vs_recbench_sgd']:.2f}x recbench sgd)"))
         je, ne = f["jax_eval"], f["numpy_eval"]

@@ -135,3 +135,38 @@ def test_metric_values_stay_in_range(ml100k) -> None:
         assert np.all((values >= 0) & (values <= 1))
     # random scores: expected precision@10 is about |test| / |unmasked items|
     assert 0.005 < result.means()["precision@10"] < 0.03
+
+
+def test_ncf_convention_one_positive_among_100_candidates() -> None:
+    """NCF (He et al. 2017): rank the held-out item among 99 sampled negatives; HR@10 and NDCG@10."""
+    from recbench.data.split import CandidateSet
+
+    n_items = 300
+    rng = np.random.default_rng(0)
+    scores = rng.random((3, n_items)).astype(np.float32)
+    negatives = np.stack([rng.choice(np.arange(10, n_items), 99, replace=False) for _ in range(3)])
+    positive = [0, 1, 2]
+    # user 0: positive beats every candidate -> rank 1; user 1: rank 4; user 2: rank 12
+    for user, rank in zip(range(3), (1, 4, 12), strict=True):
+        cand_scores = np.sort(scores[user, negatives[user]])[::-1]
+        scores[user, positive[user]] = cand_scores[rank - 2] - 1e-4 if rank > 1 else cand_scores[0] + 1.0
+        scores[user, 3:10] = 10.0  # items 3..9 are not candidates: their top scores must be ignored
+    test = Interactions.from_indices(np.arange(3), np.array(positive), n_users=3, n_items=n_items)
+    train = Interactions.from_indices(np.zeros(0, int), np.zeros(0, int), n_users=3, n_items=n_items)
+    plan = plan_ranking(test, [train], 3, candidates=CandidateSet(np.arange(3, dtype=np.int32),
+                                                                  negatives.astype(np.int32), "test"))
+    table = {parse_metric("hit@10"): builtin.hit, parse_metric("ndcg@10"): builtin.ndcg}
+    result = RankingEvaluator({"test": plan}, n_items, table).evaluate(FixedScores(scores), "test")
+    assert result.protocol == "sampled[test]"
+    assert result.per_user["hit@10"].tolist() == [1.0, 1.0, 0.0]
+    assert result.per_user["ndcg@10"] == pytest.approx([1.0, 1 / math.log2(5), 0.0])
+
+
+def test_mult_vae_convention_recall_normalised_by_min_k() -> None:
+    """Liang et al. 2018: Recall@k divides by min(k, |held-out|); NDCG@k as usual."""
+    scores = np.tile(np.arange(30, 0, -1, dtype=np.float32), (1, 1))  # item 0 ranks first
+    test = [(0, i) for i in (0, 1, 2, 25, 26, 27)]  # 3 in the top 3, 3 far down
+    values = evaluate(scores, train=[], test=test, refs=["recall_liang@3", "recall@3", "ndcg@3", "recall_liang@20"])
+    assert values["recall_liang@3"][0] == 1.0 and values["recall@3"][0] == 0.5
+    assert values["ndcg@3"][0] == pytest.approx(1.0)
+    assert values["recall_liang@20"][0] == pytest.approx(3 / 6)

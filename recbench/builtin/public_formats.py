@@ -140,3 +140,107 @@ def load_gowalla_lightgcn(ctx: DatasetContext) -> Interactions:
 
 __all__ = ["file_digest", "load_amazon_video_sasrec", "load_gowalla_lightgcn", "load_lastfm_hetrec",
            "load_ml1m_afcfm", "load_ml_latest_small"]
+
+
+DEEPCF_LASTFM = {
+    "lastfm.train.rating": "aa286fd070b5063ccdb3ef847b64c927e83dbc961d8804fa8454dd8964dc6662",
+    "lastfm.test.rating": "1bbe3bddddaf7c49d6c3ed204bda72d97545ce1acf98c0e0c7234aff9fcb5ce0",
+    "lastfm.test.negative": "331f05638d7a786f59dc33f346318018224bdb24a91a5d0444dcdbf24bf9498d",
+}
+DEEPCF_AMUSIC = {
+    "AMusic.train.rating": "7e7aa977b152a99e706c581f8feaa73a9c490b3c9f88b81a0aa1da3272bd3a98",
+    "AMusic.test.rating": "e6d556349b628eaeae94170a96e183db899e1947664bb17dbe30c31962b5def1",
+    "AMusic.test.negative": "a490e1666b38ee0cf0396b8723bc1ffc119b3cfa070a7b4b1165ec9b6ed07ce1",
+}
+
+
+def read_ncf_negatives(path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NCF ``.test.negative``: ``(user,item)`` then the negatives, tab-separated, one line per user.
+
+    Returns (users_U, positives_U, negatives_UxC).
+    """
+    try:
+        frame = pd.read_csv(path, sep="\t", header=None, dtype={0: str})
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: lines must have the same number of tab-separated fields ({exc})", hint=fix) from exc
+    pair = frame[0].str.extract(r"^\((\d+),(\d+)\)$")
+    bad = np.flatnonzero(pair.isna().any(axis=1).to_numpy())
+    if bad.size:
+        raise DataError(f"{path}:{int(bad[0]) + 1}: expected '(user,item)' first, got {frame[0].iloc[int(bad[0])]!r}", hint=fix)
+    negatives = frame.iloc[:, 1:]
+    if not all(dtype.kind in "iu" for dtype in negatives.dtypes):
+        bad_rows = negatives.apply(pd.to_numeric, errors="coerce").isna().any(axis=1).to_numpy()
+        row = int(np.flatnonzero(bad_rows)[0]) if bad_rows.any() else 0
+        raise DataError(f"{path}:{row + 1}: every line needs the same number of integer negatives", hint=fix)
+    return pair[0].to_numpy(np.int64), pair[1].to_numpy(np.int64), negatives.to_numpy(np.int64)
+
+
+def load_ncf_format(ctx: DatasetContext, name: str, prefix: str, pins: dict[str, str], origin: str) -> Interactions:
+    """NCF/DeepCF release: ``PREFIX.train.rating``, ``PREFIX.test.rating`` (``user item value [timestamp]``,
+    0-based ids) and ``PREFIX.test.negative`` (published candidates); a fixed split with fixed candidates.
+    ``value`` (a rating or a play count) is kept as ``rating``."""
+    folder = locate(name, list(pins), ctx, None)
+    fix = _fix(origin)
+    parts = []
+    for part in ("train", "test"):
+        path = folder / f"{prefix}.{part}.rating"
+        frame = read_delimited(path, sep="\t", names=("user", "item", "value"), numeric=("user", "item", "value"),
+                               fix=fix) if _field_count(path) == 3 else read_delimited(
+            path, sep="\t", names=("user", "item", "value", "timestamp"), numeric=("user", "item", "value", "timestamp"),
+            fix=fix)
+        parts.append(frame)
+    users_U, positives_U, negatives_UxC = read_ncf_negatives(folder / f"{prefix}.test.negative", fix)
+    verify_pinned(folder, pins, ctx, fix)
+    users = np.concatenate([p["user"].to_numpy(np.int64) for p in parts])
+    items = np.concatenate([p["item"].to_numpy(np.int64) for p in parts])
+    part = np.concatenate([np.full(len(parts[0]), TRAIN), np.full(len(parts[1]), TEST)]).astype(np.uint8)
+    n_items = int(max(items.max(), negatives_UxC.max())) + 1
+    timestamp = None
+    if all("timestamp" in p for p in parts):
+        timestamp = np.concatenate([p["timestamp"].to_numpy(np.int64) for p in parts])
+    return Interactions(
+        users, items, int(users.max()) + 1, n_items, timestamp=timestamp,
+        rating=np.concatenate([p["value"].to_numpy(np.float32) for p in parts]),
+        fixed_part=part, fixed_candidates=(users_U, negatives_UxC), name=name,
+    )
+
+
+def _field_count(path: Path) -> int:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return len(fh.readline().rstrip("\r\n").split("\t"))
+
+
+def load_deepcf_lastfm(ctx: DatasetContext) -> Interactions:
+    return load_ncf_format(ctx, "deepcf-lastfm", "lastfm", DEEPCF_LASTFM, "familyld/DeepCF Data/lastfm.*")
+
+
+def load_deepcf_amusic(ctx: DatasetContext) -> Interactions:
+    return load_ncf_format(ctx, "deepcf-amusic", "AMusic", DEEPCF_AMUSIC, "familyld/DeepCF Data/AMusic.*")
+
+
+ML1M_DIFFREC = {
+    "ml-1m_clean/train_list.npy": "b39010ebf49c1159c71b5a44a2a45081f01c3f653f4221027fef2721cc0b0523",
+    "ml-1m_clean/valid_list.npy": "93f795d0a8439bb07e644d7e69679a2c1799684bf4b19d10bd415d80a05681b2",
+    "ml-1m_clean/test_list.npy": "645010f80c5a4e7b35f154587acacb596cdf3b2502531a7c71e3a8ae020c06c9",
+}
+
+
+def load_ml1m_diffrec(ctx: DatasetContext) -> Interactions:
+    """DiffRec's clean ML-1M: ``{train,valid,test}_list.npy`` int64 (n, 2) ``[user, item]``; a fixed
+    temporal train/valid/test split with 0-based remapped ids."""
+    folder = locate("ml-1m-diffrec", list(ML1M_DIFFREC), ctx, None)
+    fix = _fix("YiyanXu/DiffRec datasets/ml-1m_clean.rar")
+    verify_pinned(folder, ML1M_DIFFREC, ctx, fix)
+    arrays = []
+    for name in ML1M_DIFFREC:
+        try:
+            arr = np.load(folder / name, allow_pickle=False)
+        except ValueError as exc:
+            raise DataError(f"{folder / name}: not a plain .npy array ({exc})", hint=fix) from exc
+        if arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iu":
+            raise DataError(f"{folder / name}: expected an integer array of shape (n, 2), got {arr.dtype} {arr.shape}", hint=fix)
+        arrays.append(arr)
+    pairs = np.concatenate(arrays)
+    part = np.concatenate([np.full(a.shape[0], code) for a, code in zip(arrays, (TRAIN, 1, TEST), strict=True)])
+    return Interactions(pairs[:, 0], pairs[:, 1], int(pairs[:, 0].max()) + 1, int(pairs[:, 1].max()) + 1,
+                        fixed_part=part.astype(np.uint8), name="ml-1m-diffrec")

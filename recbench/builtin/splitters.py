@@ -1,4 +1,4 @@
-"""Built-in split protocols."""
+"""Built-in split protocols (this module registers them; the larger ones live in ``protocols/``)."""
 
 from __future__ import annotations
 
@@ -8,45 +8,70 @@ from typing import Any
 import numpy as np
 
 from recbench import hookimpl
+from recbench.builtin.protocols._params import as_count, resolve_mode, rng_for
+from recbench.builtin.protocols.kfold import KFOLD_DEFAULTS, kfold
+from recbench.builtin.protocols.strong import STRONG_DEFAULTS, strong_generalization
+from recbench.builtin.protocols.temporal import LEAVE_ONE_OUT_DEFAULTS, TEMPORAL_DEFAULTS, leave_one_out, temporal
 from recbench.data.interactions import Interactions
 from recbench.data.split import TEST, TRAIN, VALID, Split, rank_within_user, split_from_assignment
 from recbench.errors import ConfigError
 from recbench.types import SplitterSpec
 
 RANDOM_HOLDOUT_DEFAULTS = {"test_fraction": 0.2, "valid_fraction": 0.1}
+RANDOM_HOLDOUT_COUNT_DEFAULTS = {"test_count": 1, "valid_count": 1}
+RANDOM_HOLDOUT_STREAM = 0x5B117
 
 
 def random_holdout(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
-    """Per user, a random ``test_fraction`` of rows to test and ``valid_fraction`` to valid.
+    """Per user, a random part of the rows to test and another to valid, by fraction or by count.
 
-    Per user with n rows: n_test = floor(n * test_fraction + 0.5) and n_valid likewise, both reduced
-    so that at least one row stays in train (a user with one row is all train). Rows must be unique
-    (user, item) pairs.
+    By fraction (default): per user with n rows, n_test = floor(n * test_fraction + 0.5) and n_valid
+    likewise. By count (``test_count`` / ``valid_count``, mutually exclusive with the fractions;
+    each defaults to 1 in that mode): n_test = test_count and n_valid = valid_count. Either way both
+    are reduced, test first, so that at least one row stays in train (a user with one row is all
+    train). Rows must be unique (user, item) pairs.
+
+    Since the host merges ``default_params`` into a run's params, in count mode fractions equal to
+    their defaults are ignored; other fraction values alongside a count are a ConfigError.
     """
-    unknown = set(params) - set(RANDOM_HOLDOUT_DEFAULTS)
-    if unknown:
-        raise ConfigError(f"random_holdout: unknown parameters {sorted(unknown)}; known: {sorted(RANDOM_HOLDOUT_DEFAULTS)}")
-    p = {**RANDOM_HOLDOUT_DEFAULTS, **params}
-    test_fraction, valid_fraction = float(p["test_fraction"]), float(p["valid_fraction"])
-    if not (0 <= test_fraction < 1 and 0 <= valid_fraction < 1 and test_fraction + valid_fraction < 1):
-        raise ConfigError(
-            f"random_holdout: test_fraction={test_fraction}, valid_fraction={valid_fraction}; "
-            "each must be in [0, 1) and their sum below 1"
-        )
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5B117]))
-    rank, count = rank_within_user(data.user_idx, rng.random(len(data)), data.n_users)
-    n_test = np.minimum(np.floor(count * test_fraction + 0.5), count - 1)
-    n_valid = np.minimum(np.floor(count * valid_fraction + 0.5), count - 1 - n_test)
+    by_count, p = resolve_mode("random_holdout", params, RANDOM_HOLDOUT_DEFAULTS, RANDOM_HOLDOUT_COUNT_DEFAULTS)
+    count_U = data.user_counts()
+    if by_count:
+        p = {name: as_count("random_holdout", name, p[name]) for name in RANDOM_HOLDOUT_COUNT_DEFAULTS}
+        test_U, valid_U = np.full_like(count_U, p["test_count"]), np.full_like(count_U, p["valid_count"])
+    else:
+        test_fraction, valid_fraction = _holdout_fractions(p)
+        test_U, valid_U = np.floor(count_U * test_fraction + 0.5), np.floor(count_U * valid_fraction + 0.5)
+    n_test_U = np.minimum(test_U, count_U - 1)
+    n_valid_U = np.minimum(valid_U, count_U - 1 - n_test_U)
+    rng = rng_for(seed, RANDOM_HOLDOUT_STREAM)
+    rank, _ = rank_within_user(data.user_idx, rng.random(len(data)), data.n_users)
+    n_test, n_valid = n_test_U[data.user_idx], n_valid_U[data.user_idx]
     part = np.where(rank < n_test, TEST, np.where(rank < n_test + n_valid, VALID, TRAIN))
     return split_from_assignment(
         data, part, protocol="random_holdout", protocol_version="1", params=p, seed=seed
     )
 
 
+def _holdout_fractions(p: Mapping[str, Any]) -> tuple[float, float]:
+    """The two fractions, each in [0, 1) with a sum below 1, else ConfigError."""
+    try:
+        test_fraction, valid_fraction = float(p["test_fraction"]), float(p["valid_fraction"])
+    except (TypeError, ValueError):
+        test_fraction = valid_fraction = float("nan")
+    if not (0 <= test_fraction < 1 and 0 <= valid_fraction < 1 and test_fraction + valid_fraction < 1):
+        raise ConfigError(
+            f"random_holdout: test_fraction={p['test_fraction']!r}, valid_fraction={p['valid_fraction']!r}; "
+            "each must be in [0, 1) and their sum below 1",
+            hint="e.g. test_fraction = 0.2, valid_fraction = 0.1; or test_count = 1 for a count per user",
+        )
+    return test_fraction, valid_fraction
+
+
 def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
     """The split published with the data (``Interactions.fixed_part``), unchanged; the seed is ignored."""
     if params:
-        raise ConfigError(f"fixed: takes no parameters, got {sorted(params)}")
+        raise ConfigError(f"fixed: takes no parameters, got {sorted(params)}", hint="remove the protocol_params")
     if data.fixed_part is None:
         raise ConfigError(
             f"dataset {data.name!r} publishes no split, so protocol 'fixed' cannot be used",
@@ -60,7 +85,7 @@ def recbench_splitters() -> Iterator[SplitterSpec]:
     yield SplitterSpec(
         name="random_holdout",
         version="1",
-        description="per-user random holdout into train/valid/test by fraction, seeded",
+        description="per-user random holdout into train/valid/test by fraction or count, seeded",
         split=random_holdout,
         default_params=RANDOM_HOLDOUT_DEFAULTS,
     )
@@ -69,4 +94,32 @@ def recbench_splitters() -> Iterator[SplitterSpec]:
         version="1",
         description="the train/valid/test split published with the dataset, unchanged",
         split=fixed,
+    )
+    yield SplitterSpec(
+        name="leave_one_out",
+        version="1",
+        description="per user, the latest row is test and the second-latest valid (needs timestamps)",
+        split=leave_one_out,
+        default_params=LEAVE_ONE_OUT_DEFAULTS,
+    )
+    yield SplitterSpec(
+        name="temporal",
+        version="1",
+        description="global time cut by fraction of rows or by date: train < valid < test (needs timestamps)",
+        split=temporal,
+        default_params=TEMPORAL_DEFAULTS,
+    )
+    yield SplitterSpec(
+        name="kfold",
+        version="1",
+        description="seeded k-fold by interaction (per user) or by user (cold users); test is fold `fold`",
+        split=kfold,
+        default_params=KFOLD_DEFAULTS,
+    )
+    yield SplitterSpec(
+        name="strong_generalization",
+        version="1",
+        description="held-out test/valid users with fold-in rows, as in Mult-VAE (Liang et al. 2018)",
+        split=strong_generalization,
+        default_params=STRONG_DEFAULTS,
     )

@@ -55,6 +55,8 @@ class Interactions:
         item_features: optional per-item feature arrays (first axis n_items), e.g. multi-hot genres.
         fixed_part: optional uint8 per-row part of a split published with the data
             (0 train, 1 valid, 2 test), used by the ``fixed`` protocol.
+        fixed_candidates: optional published candidate negatives ``(users_U, items_UxC)`` for the
+            test part (e.g. NCF's ``test.negative``), used by the ``fixed`` protocol.
         name: the dataset's name, for messages.
     """
 
@@ -69,6 +71,7 @@ class Interactions:
     user_features: Mapping[str, np.ndarray] = field(default_factory=dict)
     item_features: Mapping[str, np.ndarray] = field(default_factory=dict)
     fixed_part: np.ndarray | None = None
+    fixed_candidates: tuple[np.ndarray, np.ndarray] | None = None
     name: str = "interactions"
 
     def __post_init__(self) -> None:
@@ -161,7 +164,9 @@ class Interactions:
         return self.user_idx.astype(np.int64) * self.n_items + self.item_idx
 
     def duplicate_pair_count(self) -> int:
-        return len(self) - int(np.unique(self.pair_keys()).shape[0])
+        from recbench.data.keys import sorted_unique
+
+        return len(self) - int(sorted_unique(self.pair_keys()).shape[0])
 
     def user_counts(self) -> np.ndarray:
         return np.bincount(self.user_idx, minlength=self.n_users)

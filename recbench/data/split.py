@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from recbench.data.interactions import Interactions
+from recbench.data.keys import member
 from recbench.errors import DataError
 
 #: Part codes of a per-row assignment. FOLD_IN rows belong to held-out users (strong generalisation):
@@ -79,10 +80,10 @@ class Split:
     def validate(self) -> None:
         """Raise DataError unless the parts are pairwise disjoint (no held-out pair is in training)."""
         parts = list(self.parts().items())
-        keys = {name: part.pair_keys() for name, part in parts}
+        keys = {name: np.sort(part.pair_keys()) for name, part in parts}
         for i, (a, _) in enumerate(parts):
             for b, part_b in parts[i + 1:]:
-                overlap = np.isin(keys[b], keys[a])
+                overlap = member(part_b.pair_keys(), keys[a])
                 if overlap.any():
                     row = int(np.flatnonzero(overlap)[0])
                     raise DataError(
