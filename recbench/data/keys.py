@@ -21,10 +21,11 @@ def member(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     """``np.isin(keys, sorted_set)`` for an already sorted ``sorted_set``."""
     if sorted_set.size == 0 or keys.size == 0:
         return np.zeros(keys.shape, bool)
-    order = np.argsort(keys, kind="stable")  # sorted queries make the binary searches cache-friendly
-    queries = keys[order]
+    flat = keys.reshape(-1)
+    order = np.argsort(flat, kind="stable")  # sorted queries make the binary searches cache-friendly
+    queries = flat[order]
     pos = np.searchsorted(sorted_set, queries)
     pos[pos == sorted_set.size] = 0
-    out = np.empty(keys.shape, bool)
+    out = np.empty(flat.shape, bool)
     out[order] = sorted_set[pos] == queries
-    return out
+    return out.reshape(keys.shape)
