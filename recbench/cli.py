@@ -156,7 +156,7 @@ def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
     data = spec.load(dataset_context(data_dir=args.data_dir))
     for key, value in dataset_info(data).items():
         print(f"{key}: {value}")
-    split = splitter.split(data, dict(splitter.default_params), RunSeeds.spawn(args.seed).split)
+    split = splitter.split(data, {}, RunSeeds.spawn(args.seed).split)
     for key, value in split_info(split).items():
         print(f"split.{key}: {value}")
 

@@ -14,12 +14,38 @@ from recbench.evaluate.metric_names import parse_metric
 DEFAULT_METRICS = ("ndcg@10", "recall@10", "precision@10", "hit@10")
 
 
+COLD_START = ("include", "exclude")
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetChoice:
+    """One dataset of a sweep and how to prepare, split and evaluate it.
+
+    Attributes:
+        name: the dataset plugin.
+        params: the loader's parameters.
+        protocol: the splitter; None means the dataset's default protocol.
+        protocol_params: the splitter's parameters (its defaults fill the rest).
+        preprocess: preprocessing steps, in order (see recbench.data.preprocess).
+        candidates: ``{negatives = 99, sampling = "uniform"}`` for sampled test evaluation.
+        cold_start: ``include`` evaluates held-out rows of users/items unseen in training (they are
+            counted in the record either way); ``exclude`` drops them from evaluation.
+    """
+
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    protocol: str | None = None  # None: the dataset's default protocol
+    protocol: str | None = None
     protocol_params: Mapping[str, Any] = field(default_factory=dict)
+    preprocess: tuple[Mapping[str, Any], ...] = ()
+    candidates: Mapping[str, Any] = field(default_factory=dict)
+    cold_start: str = "include"
+
+    def key(self) -> dict[str, Any]:
+        """What identifies this choice in a run key."""
+        return {"name": self.name, "params": dict(self.params), "protocol": self.protocol,
+                "protocol_params": dict(self.protocol_params), "preprocess": [dict(s) if isinstance(s, Mapping)
+                                                                             else s for s in self.preprocess],
+                "candidates": dict(self.candidates), "cold_start": self.cold_start}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +90,19 @@ def _table(value: Any, where: str) -> dict[str, Any]:
 
 def _dataset(value: Any, where: str) -> DatasetChoice:
     t = _table(value, where)
-    unknown = set(t) - {"name", "params", "protocol", "protocol_params"}
+    known = ("name", "params", "protocol", "protocol_params", "preprocess", "candidates", "cold_start")
+    unknown = set(t) - set(known)
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: name, params, protocol, protocol_params")
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {', '.join(known)}")
+    cold_start = str(t.get("cold_start", "include"))
+    if cold_start not in COLD_START:
+        raise ConfigError(f"{where}: cold_start={cold_start!r} must be one of {', '.join(COLD_START)}")
+    steps = tuple(t.get("preprocess", ()))
+    from recbench.data.preprocess import validate_steps
+
+    validate_steps(steps, where)
     return DatasetChoice(str(t["name"]).lower(), dict(t.get("params", {})), t.get("protocol"),
-                         dict(t.get("protocol_params", {})))
+                         dict(t.get("protocol_params", {})), steps, dict(t.get("candidates", {})), cold_start)
 
 
 def _model(value: Any, where: str) -> ModelChoice:

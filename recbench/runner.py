@@ -77,6 +77,7 @@ class Runner:
         self._validate_names()
         self._environment: dict[str, Any] | None = None
         self.splits_made: dict[tuple[str, int], Split] = {}
+        self.preprocessing: dict[str, list[dict[str, Any]]] = {}
 
     # -- up-front validation: bad names fail before anything runs --------------------------------
     def _validate_names(self) -> None:
@@ -122,7 +123,7 @@ class Runner:
                     try:
                         if split is None:
                             split = self._split(choice, data, seeds.split, seed)
-                            evaluator = self._evaluator(split)
+                            evaluator = self._evaluator(choice, split)
                     except RecbenchError as exc:
                         outcome.errors.append(f"dataset {choice.name!r} seed {seed}: {_one_line(exc)}")
                         self._say(f"{label}: the split failed; this seed's runs are skipped (error at the end)")
@@ -144,8 +145,8 @@ class Runner:
         spec = self.host.dataset(choice.name).spec
         protocol = choice.protocol or spec.default_protocol
         return stable_hash({
-            "dataset": [choice.name, self.host.dataset(choice.name).spec.version, dict(choice.params)],
-            "protocol": [protocol, self.host.splitter(protocol).spec.version, dict(choice.protocol_params)],
+            "dataset": [self.host.dataset(choice.name).spec.version, choice.key()],
+            "protocol": [protocol, self.host.splitter(protocol).spec.version],
             "model": [model.name, self.host.model(model.name).spec.version, dict(model.config),
                       {**self.sweep.training, **model.training}],
             "seed": seed,
@@ -154,12 +155,18 @@ class Runner:
 
     # -- steps ---------------------------------------------------------------------------------
     def _load(self, choice: DatasetChoice) -> Interactions:
+        from recbench.data.preprocess import describe_reports, preprocess
+
         spec = self.host.dataset(choice.name).spec
         data = spec.load(dataset_context(choice.params, self.data_dir))
         if not isinstance(data, Interactions):
             raise DataError(f"dataset plugin {choice.name!r} returned {type(data).__name__}, not Interactions")
         if len(data) == 0:
             raise DataError(f"dataset {choice.name!r} has no interactions")
+        if choice.preprocess:
+            data, reports = preprocess(data, choice.preprocess)
+            self.preprocessing[choice.name] = [r.as_dict() for r in reports]
+            self._say(describe_reports(reports))
         duplicates = data.duplicate_pair_count()
         if duplicates:
             raise DataError(
@@ -169,23 +176,35 @@ class Runner:
         return data
 
     def _split(self, choice: DatasetChoice, data: Interactions, split_seed: int, seed: int) -> Split:
+        from recbench.data.candidates import candidates_from_config
+        from recbench.data.split_cache import cached_split
+
         spec = self.host.dataset(choice.name).spec
         splitter = self.host.splitter(choice.protocol or spec.default_protocol).spec
-        split = splitter.split(data, {**splitter.default_params, **choice.protocol_params}, split_seed)
-        split.validate()
+        split = cached_split(data, splitter, dict(choice.protocol_params), split_seed)
+        if choice.candidates:
+            if split.candidates is not None:
+                raise ConfigError(
+                    f"dataset {choice.name!r}: its split already has published candidates ({split.candidates.source})",
+                    hint="remove 'candidates' from the configuration, or use another protocol",
+                )
+            split = candidates_from_config(split, choice.candidates, split_seed)
         self.splits_made[(choice.name, seed)] = split
         return split
 
-    def _evaluator(self, split: Split) -> Any:
+    def _evaluator(self, choice: DatasetChoice, split: Split) -> Any:
         from recbench.evaluate.ranking import RankingEvaluator, batch_width, plan_ranking
 
-        parts = [p for p in (split.valid, split.test) if len(p)]
-        if not len(split.test):
+        fold_in = [split.fold_in] if split.fold_in is not None else []
+        valid, test = split.valid, split.test
+        if choice.cold_start == "exclude":
+            valid, test = (_without_cold_rows(part, split.train) for part in (valid, test))
+        if not len(test):
             raise DataError(f"split {split.protocol} ({split.split_id}) has an empty test part")
-        width = batch_width(parts)
-        plans = {"test": plan_ranking(split.test, [split.train, split.valid], width)}
-        if len(split.valid):
-            plans["valid"] = plan_ranking(split.valid, [split.train], width)
+        width = batch_width([p for p in (valid, test) if len(p)])
+        plans = {"test": plan_ranking(test, [split.train, split.valid, *fold_in], width, split.candidates)}
+        if len(valid):
+            plans["valid"] = plan_ranking(valid, [split.train, *fold_in], width)
         table = {ref: self.host.metric(ref.name).spec.fn for ref in self.metric_refs}
         return RankingEvaluator(plans, split.train.n_items, table)
 
@@ -212,7 +231,8 @@ class Runner:
             "run_key": key,
             "seed": seed,
             "dataset": {"name": choice.name, "version": dataset_reg.spec.version, "params": dict(choice.params),
-                        "fingerprint": split.dataset_fingerprint, **data.summary()},
+                        "fingerprint": split.dataset_fingerprint, **data.summary(),
+                        "preprocessing": self.preprocessing.get(choice.name, [])},
             "split": split.describe(),
             "model": {"name": spec.name, "version": spec.version, "family": spec.family, "config": config,
                       "config_hash": stable_hash(config), "training": training_values},
@@ -246,9 +266,10 @@ class Runner:
                 status="ok",
                 metrics=means,
                 validation=valid_means,
-                evaluation={"protocol": "full_ranking", "n_users": int(result.users.shape[0]),
+                evaluation={"protocol": result.protocol, "n_users": int(result.users.shape[0]),
                             "n_users_without_targets": result.n_users_without_targets,
-                            "masked": ["train", "valid"], "ties": "lower item index first",
+                            "masked": list(split.parts().keys() - {"test"}), "ties": "lower item index first",
+                            "cold_start": choice.cold_start, **_cold_counts(split),
                             "per_user_file": f"per_user/{key}.npz"},
                 training={"epochs": trained.epochs, "best_epoch": trained.best_epoch,
                           "stopped_by": trained.stopped_by, "losses": trained.losses,
@@ -276,6 +297,20 @@ class Runner:
                                finished_at=_now(), **base)
             self.store.write(record)
             return record
+
+
+def _without_cold_rows(part: Interactions, train: Interactions) -> Interactions:
+    """Rows whose user and item both occur in training."""
+    known_user = train.user_counts() > 0
+    known_item = train.item_counts() > 0
+    return part.take(known_user[part.user_idx] & known_item[part.item_idx])
+
+
+def _cold_counts(split: Split) -> dict[str, int]:
+    from recbench.data.info import split_info
+
+    info = split_info(split)
+    return {k: v for k, v in info.items() if "cold" in k}
 
 
 def _model_context(data: Interactions, config: dict[str, Any], init_seed: int) -> Any:

@@ -171,3 +171,60 @@ def test_cli_missing_data_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     line = _one_error_line(result)
     assert "u.data (missing)" in line and f"put u.data, u.item, u.user" in line and str(tmp_path / "empty" / "ml-100k") in line
+
+
+def test_published_candidates_preprocessing_and_labelled_sampled_results(tmp_path: Path, data_dir: Path) -> None:
+    """deepcf-lastfm ships NCF-style candidates: the test part is ranked among them and labelled so."""
+    sweep = sweep_from_mapping({
+        "name": "t", "seeds": [0], "metrics": ["hit@10", "ndcg@10"], "out": str(tmp_path / "out"),
+        "datasets": [{"name": "deepcf-lastfm", "preprocess": [{"step": "deduplicate"}]}],
+        "models": [{"name": "pop"}, {"name": "mf_bpr", "config": {"dim": 32},
+                                     "training": {"epochs": 20, "learning_rate": 1e-2}}],
+    })
+    outcome = Runner(PluginHost(autoload=False), sweep, data_dir=str(data_dir), progress=None).run()
+    assert [r.status for r in outcome.records] == ["ok", "ok"], [r.message for r in outcome.records]
+    for record in outcome.records:
+        assert record.evaluation["protocol"] == "sampled[file:99]"
+        assert record.evaluation["n_users"] == 1741
+        assert record.split["candidates"] == {"source": "file:99", "users": 1741, "per_user": 99}
+        assert record.dataset["preprocessing"][0]["step"] == "deduplicate"
+    hit = {r.model["name"]: r.metrics["hit@10"] for r in outcome.records}
+    assert 0.3 < hit["pop"] < hit["mf_bpr"]  # 1 positive among 100: random would give 0.1
+
+    from recbench.results.leaderboard import render
+
+    assert "sampled among file:99 candidates" in render(outcome.records)
+
+
+def test_sampled_and_full_results_never_share_a_table(tmp_path: Path) -> None:
+    base = {"name": "synthetic", "params": SMALL}
+    sweep = sweep_from_mapping({
+        "name": "t", "seeds": [0], "metrics": ["hit@10"], "out": str(tmp_path / "out"),
+        "datasets": [base], "models": [{"name": "pop"}],
+    })
+    sampled = sweep_from_mapping({
+        "name": "t", "seeds": [0], "metrics": ["hit@10"], "out": str(tmp_path / "out"),
+        "datasets": [{**base, "candidates": {"negatives": 50, "sampling": "popularity"}}], "models": [{"name": "pop"}],
+    })
+    host = PluginHost(autoload=False)
+    records = Runner(host, sweep, progress=None).run().records + Runner(host, sampled, progress=None).run().records
+    from recbench.results.leaderboard import leaderboard_tables
+
+    titles = [title for title, _ in leaderboard_tables(records)]
+    assert len(titles) == 2
+    assert any("full ranking" in t for t in titles) and any("popularity:50" in t for t in titles)
+
+
+def test_cold_start_rows_are_counted_and_excluded_on_request(tmp_path: Path, data_dir: Path) -> None:
+    """deepcf-amusic has 43 users that appear only in test."""
+    def run(cold_start: str):
+        sweep = sweep_from_mapping({
+            "name": "t", "seeds": [0], "metrics": ["hit@10"], "out": str(tmp_path / cold_start),
+            "datasets": [{"name": "deepcf-amusic", "cold_start": cold_start}], "models": [{"name": "pop"}],
+        })
+        return Runner(PluginHost(autoload=False), sweep, data_dir=str(data_dir), progress=None).run().records[0]
+
+    included, excluded = run("include"), run("exclude")
+    assert included.evaluation["test_cold_users"] == excluded.evaluation["test_cold_users"] == 43
+    assert included.evaluation["n_users"] == 1776
+    assert excluded.evaluation["n_users"] <= 1776 - 43

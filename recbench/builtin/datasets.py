@@ -95,3 +95,34 @@ def recbench_datasets() -> Iterator[DatasetSpec]:
         citation="Cho et al. KDD 2011 (SNAP); X. He et al. LightGCN. SIGIR 2020.",
         license="SNAP Gowalla data; research use",
     )
+    yield DatasetSpec(
+        name="deepcf-lastfm",
+        version="1",
+        description="Last.fm in NCF format (DeepCF release): 69,149 pairs, 1,741 users, 99 published negatives each",
+        load=_public("load_deepcf_lastfm"),
+        feedback="implicit",
+        default_protocol="fixed",
+        citation="Z.-H. Deng et al. DeepCF: A Unified Framework of Representation Learning and Matching "
+                 "Function Learning in Recommender System. AAAI 2019.",
+        license="Last.fm / HetRec 2011 terms (research use)",
+    )
+    yield DatasetSpec(
+        name="deepcf-amusic",
+        version="1",
+        description="Amazon Digital Music in NCF format (DeepCF release): 46,087 ratings, 99 published negatives each",
+        load=_public("load_deepcf_amusic"),
+        feedback="explicit",
+        default_protocol="fixed",
+        citation="Deng et al., AAAI 2019; Amazon review data by McAuley et al.",
+        license="Amazon review data (McAuley et al.), research use",
+    )
+    yield DatasetSpec(
+        name="ml-1m-diffrec",
+        version="1",
+        description="ML-1M clean split of DiffRec: 571,531 pairs, 5,949 users, 2,810 items, temporal train/valid/test",
+        load=_public("load_ml1m_diffrec"),
+        feedback="implicit",
+        default_protocol="fixed",
+        citation="W. Wang et al. Diffusion Recommender Model. SIGIR 2023; Harper & Konstan 2015.",
+        license="GroupLens research terms: no redistribution, no commercial use",
+    )

@@ -13,7 +13,7 @@ from recbench.builtin.protocols.kfold import KFOLD_DEFAULTS, kfold
 from recbench.builtin.protocols.strong import STRONG_DEFAULTS, strong_generalization
 from recbench.builtin.protocols.temporal import LEAVE_ONE_OUT_DEFAULTS, TEMPORAL_DEFAULTS, leave_one_out, temporal
 from recbench.data.interactions import Interactions
-from recbench.data.split import TEST, TRAIN, VALID, Split, rank_within_user, split_from_assignment
+from recbench.data.split import TEST, TRAIN, VALID, CandidateSet, Split, rank_within_user, split_from_assignment
 from recbench.errors import ConfigError
 from recbench.types import SplitterSpec
 
@@ -69,7 +69,11 @@ def _holdout_fractions(p: Mapping[str, Any]) -> tuple[float, float]:
 
 
 def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
-    """The split published with the data (``Interactions.fixed_part``), unchanged; the seed is ignored."""
+    """The split published with the data (``Interactions.fixed_part``), unchanged; the seed is ignored.
+
+    Published candidates (``Interactions.fixed_candidates``, e.g. NCF's ``test.negative``) come with
+    it: the test part is then evaluated as a sampled ranking among them.
+    """
     if params:
         raise ConfigError(f"fixed: takes no parameters, got {sorted(params)}", hint="remove the protocol_params")
     if data.fixed_part is None:
@@ -77,7 +81,13 @@ def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
             f"dataset {data.name!r} publishes no split, so protocol 'fixed' cannot be used",
             hint="choose another protocol, e.g. random_holdout",
         )
-    return split_from_assignment(data, data.fixed_part, protocol="fixed", protocol_version="1", params={}, seed=0)
+    candidates = None
+    if data.fixed_candidates is not None:
+        users_U, items_UxC = data.fixed_candidates
+        candidates = CandidateSet(np.asarray(users_U, np.int32), np.asarray(items_UxC, np.int32),
+                                  f"file:{items_UxC.shape[1]}")
+    return split_from_assignment(data, data.fixed_part, protocol="fixed", protocol_version="1", params={}, seed=0,
+                                 candidates=candidates)
 
 
 @hookimpl

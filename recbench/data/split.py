@@ -55,8 +55,9 @@ class Split:
         dataset_fingerprint: :meth:`Interactions.fingerprint` of the input.
         split_id: sha256 prefix over the inputs *and* the resulting row assignment (and candidates),
             so two machines agree on the id only if they produced the same split.
-        fold_in: held-out users' input rows (strong generalisation); empty otherwise.
+        fold_in: held-out users' input rows (strong generalisation); None otherwise.
         candidates: test candidates for sampled evaluation; None for full ranking.
+        assignment: the per-row part codes the split was made from (what the split cache stores).
     """
 
     train: Interactions
@@ -70,6 +71,7 @@ class Split:
     split_id: str = ""
     fold_in: Interactions | None = None
     candidates: CandidateSet | None = None
+    assignment: np.ndarray | None = None
 
     def parts(self) -> dict[str, Interactions]:
         out = {"train": self.train, "valid": self.valid, "test": self.test}
@@ -151,6 +153,7 @@ def split_from_assignment(
         split_id=h.hexdigest()[:16],
         fold_in=data.take(part_of_row == FOLD_IN) if has_fold_in else None,
         candidates=candidates,
+        assignment=part_of_row,
     )
     split.validate()
     return split

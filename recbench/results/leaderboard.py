@@ -28,6 +28,7 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
             "protocol_version": r.split.get("protocol_version"),
             "split_params": str(sorted(r.split.get("params", {}).items())),
             "split_id": r.split.get("split_id"),
+            "evaluation": r.evaluation.get("protocol", "full_ranking") if r.status == "ok" else "",
             "model": r.model.get("name"),
             "seed": r.seed,
             "status": r.status,
@@ -38,6 +39,17 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
         row.update({f"t:{k}": r.throughput.get(k) for k in THROUGHPUT_COLUMNS})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _candidates_of(frame: pd.DataFrame) -> dict[str, str]:
+    """split_id -> candidate source (empty for full ranking): sampled and full results never mix."""
+    out: dict[str, str] = {}
+    for split_id, evaluation in zip(frame["split_id"], frame["evaluation"], strict=True):
+        if isinstance(evaluation, str) and evaluation.startswith("sampled["):
+            out[split_id] = evaluation[len("sampled["):-1]
+        else:
+            out.setdefault(split_id, "")
+    return out
 
 
 def _mean_std(values: pd.Series) -> str:
@@ -67,9 +79,10 @@ def leaderboard_tables(records: Iterable[RunRecord], metrics: Sequence[str] | No
     if metrics:
         metric_cols = [f"m:{m}" for m in metrics if f"m:{m}" in frame.columns]
     tables = []
-    group_keys = ["dataset", "fingerprint", "protocol", "protocol_version", "split_params"]
+    group_keys = ["dataset", "fingerprint", "protocol", "protocol_version", "split_params", "candidates"]
+    frame["candidates"] = frame["split_id"].map(_candidates_of(frame))
     for key, group in frame.groupby(group_keys, sort=True, dropna=False):
-        dataset, _, protocol, _, params = key
+        dataset, _, protocol, _, params, candidates = key
         rows = []
         for model, runs in group.groupby("model", sort=False):
             ok = runs[runs["status"] == "ok"]
@@ -90,7 +103,8 @@ def leaderboard_tables(records: Iterable[RunRecord], metrics: Sequence[str] | No
         table = table.drop(columns=[c for c in table.columns if c.startswith("_sort:")])
         if not table["notes"].astype(bool).any():
             table = table.drop(columns=["notes"])
-        tables.append((f"{dataset} · {protocol} {params}", table.reset_index(drop=True)))
+        evaluation = f"sampled among {candidates} candidates" if candidates else "full ranking"
+        tables.append((f"{dataset} · {protocol} {params} · {evaluation}", table.reset_index(drop=True)))
     return tables
 
 
