@@ -67,7 +67,7 @@ def test_negatives_avoid_training_items(split) -> None:
 
 def test_unimplemented_family_is_a_clear_error(split) -> None:
     with pytest.raises(ConfigError, match="no host training loop yet"):
-        train(object(), "sequential", split, TrainConfig(), 0)
+        train(object(), "graph_magic", split, TrainConfig(), 0)
 
 
 def test_train_config_rejects_unknown_and_bad_values() -> None:

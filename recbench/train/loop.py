@@ -1,7 +1,8 @@
-"""The host training driver: compile once, run epochs, validate, stop early, time everything."""
+"""The host training driver: compile one epoch once, run epochs, validate, stop early, time everything."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections.abc import Callable
@@ -11,15 +12,24 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from flax import nnx
 
 from recbench.data.split import Split
 from recbench.errors import ConfigError, DivergedError
 from recbench.train.config import TrainConfig, make_optimizer
-from recbench.train.pairwise import make_pairwise_epoch
-from recbench.train.sampling import to_device
+from recbench.train.family import BatchSampler, FamilyPlan
 
 Validator = Callable[[Any], float]
+
+#: family -> "module:function" returning a FamilyPlan; imported when a model of the family trains.
+FAMILY_PLANNERS: dict[str, str] = {
+    "pairwise": "recbench.train.pairwise:plan_pairwise",
+    "rating": "recbench.train.rating:plan_rating",
+    "pointwise": "recbench.train.pointwise:plan_pointwise",
+    "listwise": "recbench.train.listwise:plan_listwise",
+    "sequential": "recbench.train.sequential:plan_sequential",
+}
 
 
 @dataclass
@@ -54,9 +64,12 @@ def train(model: Any, family: str, split: Split, cfg: TrainConfig, seed: int,
     """
     if family == "closed_form":
         return _fit_closed_form(model, split)
-    if family == "pairwise":
-        return _train_pairwise(model, split, cfg, seed, validate)
-    raise ConfigError(f"model family {family!r} has no host training loop yet (available: pairwise, closed_form)")
+    if family not in FAMILY_PLANNERS:
+        known = ", ".join(["closed_form", *FAMILY_PLANNERS])
+        raise ConfigError(f"model family {family!r} has no host training loop yet (available: {known})")
+    module_name, function = FAMILY_PLANNERS[family].split(":")
+    plan: FamilyPlan = getattr(importlib.import_module(module_name), function)(split, cfg, model)
+    return run_epochs(model, plan, cfg, seed, validate)
 
 
 def _fit_closed_form(model: Any, split: Split) -> TrainOutcome:
@@ -67,33 +80,53 @@ def _fit_closed_form(model: Any, split: Split) -> TrainOutcome:
     return TrainOutcome(model=model, epochs=1, train_seconds=seconds, examples=len(split.train), stopped_by="closed_form")
 
 
-def _train_pairwise(model: Any, split: Split, cfg: TrainConfig, seed: int, validate: Validator | None) -> TrainOutcome:
-    train_part = split.train
-    if len(train_part) == 0:
-        raise ConfigError(f"split {split.split_id} has an empty training part")
+def make_epoch(graphdef: Any, tx: optax.GradientTransformation, sample: BatchSampler, n_steps: int) -> Any:
+    """A jitted ``epoch(params, rest, opt_state, key, epoch, data) -> (params, opt_state, mean_loss)``.
+
+    One ``lax.scan`` over ``n_steps`` minibatches drawn on the device; parameters and optimizer state
+    are donated; ``epoch`` is folded into the key so every epoch differs without recompiling.
+    """
+
+    def loss_fn(params: Any, rest: Any, batch: Any) -> jax.Array:
+        return nnx.merge(graphdef, params, rest).loss(batch)
+
+    def epoch(params: Any, rest: Any, opt_state: Any, key: jax.Array, epoch_index: jax.Array,
+              data: Any) -> tuple[Any, Any, jax.Array]:
+        def step(carry: tuple[Any, Any], step_key: jax.Array) -> tuple[tuple[Any, Any], jax.Array]:
+            params, opt_state = carry
+            batch = sample(step_key, data)
+            loss, grads = jax.value_and_grad(loss_fn)(params, rest, batch)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        keys = jax.random.split(jax.random.fold_in(key, epoch_index), n_steps)
+        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), keys)
+        return params, opt_state, jnp.mean(losses)
+
+    return jax.jit(epoch, donate_argnums=(0, 2))
+
+
+def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, validate: Validator | None) -> TrainOutcome:
+    """Compile the epoch once (timed apart), then run epochs with validation and early stopping."""
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     tx = make_optimizer(cfg)
     opt_state = tx.init(params)
-    data, depth = to_device(train_part.user_idx, train_part.item_idx, train_part.n_users)
-    n_steps = math.ceil(len(train_part) / cfg.batch_size)
-    epoch_fn = make_pairwise_epoch(
-        graphdef, tx, n_steps=n_steps, batch_size=cfg.batch_size, n_items=train_part.n_items,
-        search_depth=depth, negative_rounds=2 if cfg.exclude_positive_negatives else 0,
-    )
     key = jax.random.key(seed)
     outcome = TrainOutcome(model=model)
     start = time.perf_counter()
-    compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data).compile()
+    epoch_fn = make_epoch(graphdef, tx, plan.sample, plan.steps_per_epoch)
+    compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), plan.data).compile()
     outcome.compile_seconds = time.perf_counter() - start
 
     best_value, best_params, stale = -math.inf, None, 0
     run_start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         start = time.perf_counter()
-        params, opt_state, loss = compiled(params, rest, opt_state, key, np.int32(epoch), data)
+        params, opt_state, loss = compiled(params, rest, opt_state, key, np.int32(epoch), plan.data)
         loss_value = float(loss)  # one scalar per epoch leaves the device
         outcome.train_seconds += time.perf_counter() - start
-        outcome.epochs, outcome.examples = epoch, outcome.examples + n_steps * cfg.batch_size
+        outcome.epochs = epoch
+        outcome.examples += plan.steps_per_epoch * plan.examples_per_step
         outcome.losses.append(loss_value)
         if not math.isfinite(loss_value):
             raise DivergedError(

@@ -1,15 +1,17 @@
-"""The pairwise family's epoch: sample (user, positive, negative) triples on the device, scan the steps."""
+"""The pairwise family: (user, a training item of theirs, a sampled negative) triples."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
-import optax
-from flax import nnx
 
-from recbench.train.sampling import DeviceInteractions, sample_negatives
+from recbench.data.split import Split
+from recbench.errors import ConfigError
+from recbench.train.config import TrainConfig
+from recbench.train.family import FamilyPlan
+from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
 
 
 class PairwiseBatch(NamedTuple):
@@ -20,43 +22,23 @@ class PairwiseBatch(NamedTuple):
     neg_B: jax.Array
 
 
-def make_pairwise_epoch(
-    graphdef: Any,
-    tx: optax.GradientTransformation,
-    *,
-    n_steps: int,
-    batch_size: int,
-    n_items: int,
-    search_depth: int,
-    negative_rounds: int,
-) -> Any:
-    """A jitted ``epoch(params, rest, opt_state, key, epoch, data) -> (params, opt_state, mean_loss)``.
+def plan_pairwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
+    """Rows drawn uniformly with replacement (as implicit's BPR does; ``jax.random.permutation``
+    sorts and was half the epoch), one uniform negative per row, redrawn twice when it is a training
+    item of the user. ``ceil(n_train / batch_size)`` steps make one pass in expectation."""
+    train = split.train
+    if len(train) == 0:
+        raise ConfigError(f"split {split.split_id} has an empty training part")
+    data, depth = to_device(train.user_idx, train.item_idx, train.n_users)
+    n_items, batch_size = train.n_items, cfg.batch_size
+    rounds = 2 if cfg.exclude_positive_negatives else 0
 
-    Each step draws ``batch_size`` training rows uniformly with replacement (as implicit's BPR does;
-    ``jax.random.permutation`` sorts and was half the epoch) and one negative per row. ``n_steps`` is
-    ``ceil(n_train / batch_size)``, one pass in expectation. Parameters and optimizer state are donated.
-    """
+    def sample(step_key: jax.Array, data: DeviceInteractions) -> PairwiseBatch:
+        row_key, neg_key = jax.random.split(step_key)
+        rows_B = jax.random.randint(row_key, (batch_size,), 0, data.users_N.shape[0])
+        users_B = data.users_N[rows_B]
+        neg_B = sample_negatives(neg_key, data, users_B, n_items, depth, rounds)
+        return PairwiseBatch(users_B, data.items_N[rows_B], neg_B)
 
-    def loss_fn(params: Any, rest: Any, batch: PairwiseBatch) -> jax.Array:
-        return nnx.merge(graphdef, params, rest).loss(batch)
-
-    def epoch(params: Any, rest: Any, opt_state: Any, key: jax.Array, epoch_index: jax.Array,
-              data: DeviceInteractions) -> tuple[Any, Any, jax.Array]:
-        epoch_key = jax.random.fold_in(key, epoch_index)
-        n_rows = data.users_N.shape[0]
-
-        def step(carry: tuple[Any, Any], step_key: jax.Array) -> tuple[tuple[Any, Any], jax.Array]:
-            params, opt_state = carry
-            row_key, neg_key = jax.random.split(step_key)
-            rows_B = jax.random.randint(row_key, (batch_size,), 0, n_rows)
-            users_B = data.users_N[rows_B]
-            neg_B = sample_negatives(neg_key, data, users_B, n_items, search_depth, negative_rounds)
-            batch = PairwiseBatch(users_B, data.items_N[rows_B], neg_B)
-            loss, grads = jax.value_and_grad(loss_fn)(params, rest, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), jax.random.split(epoch_key, n_steps))
-        return params, opt_state, jnp.mean(losses)
-
-    return jax.jit(epoch, donate_argnums=(0, 2))
+    return FamilyPlan(data=data, sample=sample, steps_per_epoch=math.ceil(len(train) / batch_size),
+                      examples_per_step=batch_size)

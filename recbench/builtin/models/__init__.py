@@ -21,8 +21,23 @@ def _build_mf_bpr(ctx: ModelContext) -> Any:
     return MFBPR(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
 
 
+#: Modules holding more of the catalogue, each with a jax-free ``specs() -> Iterator[ModelSpec]``.
+CATALOGS: tuple[str, ...] = (
+    "recbench.builtin.models.catalog_rating_pointwise",
+    "recbench.builtin.models.catalog_listwise_sequential",
+)
+
+
 @hookimpl
 def recbench_models() -> Iterator[ModelSpec]:
+    import importlib
+
+    yield from _core()
+    for name in CATALOGS:
+        yield from importlib.import_module(name).specs()
+
+
+def _core() -> Iterator[ModelSpec]:
     yield ModelSpec(
         name="pop",
         version="1",

@@ -1,0 +1,42 @@
+"""The contract between the host's epoch driver and a training family.
+
+A family says how to put the training part on the device and how to draw one minibatch from it
+with ``jax.random``; the host does everything else (one jitted epoch with ``lax.scan`` over steps,
+the optimizer, donation, compile timing, validation, early stopping, divergence). Models of the
+family implement ``loss(batch) -> scalar`` and ``score(users_B) -> scores_BxI``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+from recbench.data.split import Split
+from recbench.train.config import TrainConfig
+
+BatchSampler = Callable[[jax.Array, Any], Any]
+"""``sample(step_key, device_data) -> batch``: pure, jittable, static shapes."""
+
+
+@dataclass(frozen=True)
+class FamilyPlan:
+    """What one family contributes to a training run.
+
+    Attributes:
+        data: pytree of device arrays the sampler reads (the training part, on the device).
+        sample: draws one minibatch per step.
+        steps_per_epoch: scan length; an epoch is one pass over the training examples in expectation.
+        examples_per_step: examples one step trains on (for examples/s).
+    """
+
+    data: Any
+    sample: BatchSampler
+    steps_per_epoch: int
+    examples_per_step: int
+
+
+FamilyPlanner = Callable[[Split, TrainConfig, Any], FamilyPlan]
+"""``plan(split, cfg, model) -> FamilyPlan``; registered in :data:`recbench.train.loop.FAMILY_PLANNERS`."""
