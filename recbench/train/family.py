@@ -17,8 +17,9 @@ import jax
 from recbench.data.split import Split
 from recbench.train.config import TrainConfig
 
-BatchSampler = Callable[[jax.Array, Any], Any]
-"""``sample(step_key, device_data) -> batch``: pure, jittable, static shapes."""
+BatchSampler = Callable[[jax.Array, jax.Array, Any], Any]
+"""``sample(step_key, global_step, device_data) -> batch``: pure, jittable, static shapes.
+``global_step`` (int32, 0-based over the whole run) lets a batch carry schedules such as KL annealing."""
 
 
 @dataclass(frozen=True)

@@ -92,15 +92,17 @@ def make_epoch(graphdef: Any, tx: optax.GradientTransformation, sample: BatchSam
 
     def epoch(params: Any, rest: Any, opt_state: Any, key: jax.Array, epoch_index: jax.Array,
               data: Any) -> tuple[Any, Any, jax.Array]:
-        def step(carry: tuple[Any, Any], step_key: jax.Array) -> tuple[tuple[Any, Any], jax.Array]:
+        def step(carry: tuple[Any, Any], xs: tuple[jax.Array, jax.Array]) -> tuple[tuple[Any, Any], jax.Array]:
             params, opt_state = carry
-            batch = sample(step_key, data)
+            step_key, global_step = xs
+            batch = sample(step_key, global_step, data)
             loss, grads = jax.value_and_grad(loss_fn)(params, rest, batch)
             updates, opt_state = tx.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), loss
 
         keys = jax.random.split(jax.random.fold_in(key, epoch_index), n_steps)
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), keys)
+        global_steps = (epoch_index - 1) * n_steps + jnp.arange(n_steps)  # epochs count from 1
+        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (keys, global_steps))
         return params, opt_state, jnp.mean(losses)
 
     return jax.jit(epoch, donate_argnums=(0, 2))

@@ -33,7 +33,7 @@ def plan_pairwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     n_items, batch_size = train.n_items, cfg.batch_size
     rounds = 2 if cfg.exclude_positive_negatives else 0
 
-    def sample(step_key: jax.Array, data: DeviceInteractions) -> PairwiseBatch:
+    def sample(step_key: jax.Array, global_step: jax.Array, data: DeviceInteractions) -> PairwiseBatch:
         row_key, neg_key = jax.random.split(step_key)
         rows_B = jax.random.randint(row_key, (batch_size,), 0, data.users_N.shape[0])
         users_B = data.users_N[rows_B]
