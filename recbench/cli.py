@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="run a benchmark sweep (default: the quickstart)")
     run.add_argument("config", nargs="?", help="a sweep TOML file; without it, the embedded quickstart")
-    run.add_argument("--datasets", help="comma-separated dataset names (replaces the config's)")
+    run.add_argument("--datasets", help="comma-separated dataset names or paths to your own CSV/TSV/Parquet/.inter files")
+    run.add_argument("--columns", help="for your own file: user=COL,item=COL[,rating=COL,timestamp=COL]")
+    run.add_argument("--sep", help="for your own file: the field separator (default by extension)")
     run.add_argument("--models", help="comma-separated model names")
     run.add_argument("--metrics", help="comma-separated metrics, e.g. ndcg@10,recall@20")
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
@@ -120,7 +122,7 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.config) if args.config else sweep_from_mapping(DEFAULT_SWEEP, "embedded default")
     sweep = apply_overrides(sweep, datasets=args.datasets, models=args.models, seeds=args.seeds,
-                            metrics=args.metrics, out=args.out)
+                            metrics=args.metrics, out=args.out, columns=args.columns, sep=args.sep)
     from recbench.results.leaderboard import render
     from recbench.results.store import atomic_write_bytes
     from recbench.runner import Runner

@@ -153,11 +153,39 @@ def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".inter")
+
+
+def dataset_from_cli(entry: str, columns: Mapping[str, str] | None = None, sep: str | None = None) -> DatasetChoice:
+    """A dataset name, or a path to the user's own file (then the ``file`` dataset reads it)."""
+    if "/" in entry or entry.lower().endswith(_FILE_SUFFIXES):
+        params: dict[str, Any] = {"path": str(Path(entry).expanduser().resolve()), **(columns or {})}
+        if sep:
+            params["sep"] = sep
+        return DatasetChoice("file", params)
+    return DatasetChoice(entry.lower())
+
+
+def parse_columns(text: str | None) -> dict[str, str]:
+    """``user=userId,item=movieId`` -> mapping; roles: user, item, rating, timestamp."""
+    if not text:
+        return {}
+    out = {}
+    for part in _split_list(text):
+        role, _, column = part.partition("=")
+        if role not in ("user", "item", "rating", "timestamp") or not column:
+            raise ConfigError(f"--columns {text!r}: expected ROLE=COLUMN pairs with ROLE in user, item, rating, timestamp")
+        out[role] = column
+    return out
+
+
 def apply_overrides(sweep: SweepConfig, *, datasets: str | None = None, models: str | None = None,
-                    seeds: str | None = None, metrics: str | None = None, out: str | None = None) -> SweepConfig:
+                    seeds: str | None = None, metrics: str | None = None, out: str | None = None,
+                    columns: str | None = None, sep: str | None = None) -> SweepConfig:
     """Command-line flags replace the configuration's lists (comma-separated)."""
     if datasets:
-        sweep = replace(sweep, datasets=tuple(DatasetChoice(n.lower()) for n in _split_list(datasets)))
+        mapping = parse_columns(columns)
+        sweep = replace(sweep, datasets=tuple(dataset_from_cli(n, mapping, sep) for n in _split_list(datasets)))
     if models:
         by_name = {m.name: m for m in sweep.models}
         sweep = replace(sweep, models=tuple(by_name.get(n.lower(), ModelChoice(n.lower())) for n in _split_list(models)))

@@ -115,7 +115,7 @@ class Runner:
                 for model_choice in self.sweep.models:
                     done += 1
                     key = self.run_key(choice, model_choice, seed)
-                    label = f"[{done}/{total}] {choice.name} seed={seed} {model_choice.name}"
+                    label = f"[{done}/{total}] {_dataset_label(choice)} seed={seed} {model_choice.name}"
                     if not self.rerun and self.store.completed(key):
                         outcome.skipped += 1
                         self._say(f"{label}: already done, skipped")
@@ -230,8 +230,8 @@ class Runner:
         base = {
             "run_key": key,
             "seed": seed,
-            "dataset": {"name": choice.name, "version": dataset_reg.spec.version, "params": dict(choice.params),
-                        "fingerprint": split.dataset_fingerprint, **data.summary(),
+            "dataset": {**data.summary(), "name": _dataset_label(choice), "version": dataset_reg.spec.version,
+                        "params": dict(choice.params), "fingerprint": split.dataset_fingerprint,
                         "preprocessing": self.preprocessing.get(choice.name, [])},
             "split": split.describe(),
             "model": {"name": spec.name, "version": spec.version, "family": spec.family, "config": config,
@@ -297,6 +297,13 @@ class Runner:
                                finished_at=_now(), **base)
             self.store.write(record)
             return record
+
+
+def _dataset_label(choice: DatasetChoice) -> str:
+    """The dataset's name in records; the user's own file is named by its file name."""
+    if choice.name == "file" and "path" in choice.params:
+        return f"file:{Path(str(choice.params['path'])).name}"
+    return choice.name
 
 
 def _without_cold_rows(part: Interactions, train: Interactions) -> Interactions:

@@ -29,8 +29,45 @@ def _public(loader_name: str):  # noqa: ANN202
     return load
 
 
+def _movielens(name: str):  # noqa: ANN202
+    def load(ctx: DatasetContext):  # noqa: ANN202
+        from recbench.builtin.movielens_family import RELEASES, load_movielens
+
+        return load_movielens(RELEASES[name], ctx)
+
+    return load
+
+
+_MOVIELENS = {
+    "ml-1m": "MovieLens 1M: 1,000,209 ratings of 3,706 movies by 6,040 users, with genres and demographics",
+    "ml-10m": "MovieLens 10M: 10,000,054 ratings (half stars) of 10,677 movies by 69,878 users",
+    "ml-20m": "MovieLens 20M: 20,000,263 ratings of 26,744 movies by 138,493 users",
+    "ml-25m": "MovieLens 25M: 25,000,095 ratings of 59,047 movies by 162,541 users",
+    "ml-32m": "MovieLens 32M: 32,000,204 ratings by 200,948 users (place files by hand: checksum not pinned)",
+}
+
+
+def _user_file(ctx: DatasetContext):  # noqa: ANN202
+    from recbench.builtin.user_files import load_user_file
+
+    return load_user_file(ctx)
+
+
 @hookimpl
 def recbench_datasets() -> Iterator[DatasetSpec]:
+    yield DatasetSpec(
+        name="file",
+        version="1",
+        description="your own CSV, TSV, Parquet or RecBole .inter file (params: path, user, item, rating, timestamp)",
+        load=_user_file,
+        feedback="implicit",
+    )
+    for name, description in _MOVIELENS.items():
+        yield DatasetSpec(
+            name=name, version="1", description=description, load=_movielens(name), feedback="explicit",
+            citation="F. M. Harper and J. A. Konstan. The MovieLens Datasets: History and Context. ACM TiiS 5(4), 2015.",
+            license="GroupLens research terms: no redistribution, no commercial use",
+        )
     yield DatasetSpec(
         name="synthetic",
         version="1",

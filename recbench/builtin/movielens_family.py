@@ -1,0 +1,94 @@
+"""MovieLens 1M, 10M, 20M, 25M and 32M in their GroupLens formats, with genres and demographics.
+
+Downloads come from files.grouplens.org and are checked against the md5 GroupLens publishes for each
+zip (ml-32m's is not pinned yet, so it is never downloaded: place its files by hand). Offline, the
+files are read from ``$RECBENCH_DATA_DIR/<name>/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from recbench.data.files import ArchiveSource, locate
+from recbench.data.interactions import Interactions
+from recbench.data.readers import read_delimited
+from recbench.types import DatasetContext
+
+_BASE = "https://files.grouplens.org/datasets/movielens"
+
+
+@dataclass(frozen=True, slots=True)
+class MovieLensRelease:
+    """Where a release keeps its ratings and movies, and how they are written."""
+
+    name: str
+    ratings: str
+    movies: str
+    sep: str
+    header: bool
+    encoding: str
+    source: ArchiveSource | None
+    users: str | None = None
+
+    @property
+    def files(self) -> list[str]:
+        return [self.ratings, self.movies] + ([self.users] if self.users else [])
+
+
+def _zip(name: str, md5: str, prefix: str) -> ArchiveSource:
+    return ArchiveSource(url=f"{_BASE}/{name}.zip", digest=md5, algorithm="md5", member_prefix=prefix)
+
+
+RELEASES = {
+    "ml-1m": MovieLensRelease("ml-1m", "ratings.dat", "movies.dat", "::", False, "latin-1",
+                              _zip("ml-1m", "c4d9eecfca2ab87c1945afe126590906", "ml-1m/"), users="users.dat"),
+    "ml-10m": MovieLensRelease("ml-10m", "ratings.dat", "movies.dat", "::", False, "utf-8",
+                               _zip("ml-10m", "ce571fd55effeba0271552578f2648bd", "ml-10M100K/")),
+    "ml-20m": MovieLensRelease("ml-20m", "ratings.csv", "movies.csv", ",", True, "utf-8",
+                               _zip("ml-20m", "cd245b17a1ae2cc31bb14903e1204af3", "ml-20m/")),
+    "ml-25m": MovieLensRelease("ml-25m", "ratings.csv", "movies.csv", ",", True, "utf-8",
+                               _zip("ml-25m", "6b51fb2759a8657d3bfcbfc42b592ada", "ml-25m/")),
+    "ml-32m": MovieLensRelease("ml-32m", "ratings.csv", "movies.csv", ",", True, "utf-8", None),
+}
+
+
+def load_movielens(release: MovieLensRelease, ctx: DatasetContext) -> Interactions:
+    """Ratings with timestamps; item features ``genres`` (multi-hot, columns sorted by name); for
+    ml-1m user features ``gender``, ``age`` and ``occupation`` from users.dat."""
+    folder = locate(release.name, release.files, ctx, release.source)
+    fix = f"restore the GroupLens file ({_BASE}/{release.name}.zip)"
+    names = ("userId", "movieId", "rating", "timestamp")
+    ratings = read_delimited(folder / release.ratings, sep=release.sep, names=names, numeric=names,
+                             header=release.header, encoding=release.encoding, fix=fix)
+    movies = read_delimited(folder / release.movies, sep=release.sep, names=("movieId", "title", "genres"),
+                            numeric=("movieId",), header=release.header, encoding=release.encoding, fix=fix)
+    data = Interactions.from_raw(ratings["userId"].to_numpy(np.int64), ratings["movieId"].to_numpy(np.int64),
+                                 timestamp=ratings["timestamp"].to_numpy(np.int64),
+                                 rating=ratings["rating"].to_numpy(np.float32), name=release.name)
+    genres = movies["genres"].fillna("").str.get_dummies(sep="|")
+    genres = genres.drop(columns=[c for c in genres.columns if c.startswith("(no genres")], errors="ignore")
+    item_rows = data.items.indices_of(movies["movieId"].to_numpy(np.int64))
+    multi_hot = np.zeros((data.n_items, genres.shape[1]), np.int8)
+    known = item_rows >= 0
+    multi_hot[item_rows[known]] = genres.to_numpy(np.int8)[known]
+    user_features: dict[str, np.ndarray] = {}
+    if release.users:
+        users = read_delimited(folder / release.users, sep=release.sep,
+                               names=("userId", "gender", "age", "occupation", "zip"),
+                               numeric=("userId", "age", "occupation"), encoding=release.encoding, fix=fix)
+        rows = data.users.indices_of(users["userId"].to_numpy(np.int64))
+        ok = rows >= 0
+        for col, values in (("gender", (users["gender"] == "F").to_numpy(np.int32)),
+                            ("age", users["age"].to_numpy(np.int32)),
+                            ("occupation", users["occupation"].to_numpy(np.int32))):
+            feature = np.zeros(data.n_users, np.int32)
+            feature[rows[ok]] = values[ok]
+            user_features[col] = feature
+    return Interactions(data.user_idx, data.item_idx, data.n_users, data.n_items, timestamp=data.timestamp,
+                        rating=data.rating, users=data.users, items=data.items, user_features=user_features,
+                        item_features={"genres": multi_hot}, name=release.name)
+
+
