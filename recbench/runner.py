@@ -205,8 +205,9 @@ class Runner:
         plans = {"test": plan_ranking(test, [split.train, split.valid, *fold_in], width, split.candidates)}
         if len(valid):
             plans["valid"] = plan_ranking(valid, [split.train, *fold_in], width)
-        table = {ref: self.host.metric(ref.name).spec.fn for ref in self.metric_refs}
-        return RankingEvaluator(plans, split.train.n_items, table)
+        table = {ref: self.host.metric(ref.name).spec for ref in self.metric_refs}
+        popularity = split.train.item_counts()
+        return RankingEvaluator(plans, split.train.n_items, table, popularity, int((split.train.user_counts() > 0).sum()))
 
     def _environment_info(self) -> dict[str, Any]:
         if self._environment is None:

@@ -152,6 +152,11 @@ class MetricSpec:
         kind: ``ranking``, ``rating`` or ``beyond-accuracy``.
         higher_is_better: direction for ranking models on a leaderboard.
         needs_cutoff: whether the metric takes ``@k``.
+        uses: extra inputs the evaluator must compute: ``"graded"`` (gains from the held-out
+            ratings and the ideal gains), ``"ranks"`` (every item's rank, for AUC).
+        aggregate: for a global metric (coverage, Gini, GAUC): ``aggregate(inputs, k) -> float`` on
+            the host, where ``inputs`` is a :class:`recbench.evaluate.ranking.GlobalInputs`; its per-user
+            ``fn`` output is kept only as an input to the aggregate.
     """
 
     name: str
@@ -161,6 +166,8 @@ class MetricSpec:
     kind: MetricKind = "ranking"
     higher_is_better: bool = True
     needs_cutoff: bool = True
+    uses: tuple[str, ...] = ()
+    aggregate: Callable[..., float] | None = None
 
 
 SpecT = TypeVar("SpecT", DatasetSpec, SplitterSpec, ModelSpec, MetricSpec)

@@ -75,6 +75,9 @@ def map_(batch: Any, k: int) -> Any:
 
 @hookimpl
 def recbench_metrics() -> Iterator[MetricSpec]:
+    from recbench.builtin import beyond_metrics
+
+    yield from beyond_metrics.specs()
     yield MetricSpec(name="hit", version="1", fn=hit,
                      description="hit rate: 1 if any relevant item is in the top k")
     yield MetricSpec(name="precision", version="1", fn=precision,

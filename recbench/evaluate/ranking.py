@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import jax
@@ -22,20 +22,54 @@ from flax import nnx
 from recbench.data.interactions import Interactions
 from recbench.data.split import CandidateSet
 from recbench.evaluate.metric_names import MetricRef
+from recbench.types import MetricSpec
 
 
 class RankedBatch(NamedTuple):
     """What a metric function sees for one user batch (B users, cutoff k).
 
     Attributes:
-        relevance_BxK: gain of the item at each rank (1.0 relevant, 0.0 not), best rank first.
+        relevance_BxK: 1.0 where the item at that rank is relevant (held out), else 0.0; best rank first.
         n_relevant_B: number of relevant (held-out) items of each user.
         scores_BxK: the model's scores of the ranked items.
+        items_BxK: the ranked item indices (-1 beyond the catalogue).
+        gains_BxK: graded gain (the held-out rating) of the ranked items; 0 if not relevant. Only
+            computed when a metric ``uses`` "graded" (else equal to ``relevance_BxK``).
+        ideal_gains_BxK: the user's k largest held-out gains, descending ("graded" only).
+        popularity_I: training interactions per item.
+        n_train_users: number of users with training interactions.
+        rank_sum_B: sum over the user's relevant items of their 0-based position in the full
+            ranking of candidates ("ranks" only).
+        n_candidates_B: items the user's ranking ranges over (not masked) ("ranks" only).
     """
 
     relevance_BxK: jax.Array
     n_relevant_B: jax.Array
     scores_BxK: jax.Array
+    items_BxK: jax.Array
+    gains_BxK: jax.Array
+    ideal_gains_BxK: jax.Array
+    popularity_I: jax.Array
+    n_train_users: jax.Array
+    rank_sum_B: jax.Array
+    n_candidates_B: jax.Array
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalInputs:
+    """What a global (aggregate) metric sees after all batches.
+
+    Attributes:
+        exposure_I: how often each item appears in the evaluated users' top-k lists (k = the metric's).
+        per_user: the metric's own per-user ``fn`` values.
+        n_relevant_U: number of relevant items per evaluated user.
+        n_items: catalogue size.
+    """
+
+    exposure_I: np.ndarray
+    per_user: np.ndarray
+    n_relevant_U: np.ndarray
+    n_items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +89,7 @@ class EvalPlan:
     target_rows_NxT: np.ndarray
     target_items_NxT: np.ndarray
     n_users_without_targets: int
+    target_gains_NxT: np.ndarray | None = None
     include_rows_NxC: np.ndarray | None = None
     include_items_NxC: np.ndarray | None = None
     candidates_source: str | None = None
@@ -64,15 +99,17 @@ class EvalPlan:
         return self.include_rows_NxC is not None
 
     def device_arrays(self) -> tuple[jax.Array, ...]:
-        arrays = [self.users_NxB, self.exclude_rows_NxM, self.exclude_items_NxM, self.target_rows_NxT,
-                  self.target_items_NxT]
+        gains = self.target_gains_NxT if self.target_gains_NxT is not None else np.ones(self.target_rows_NxT.shape, np.float32)
+        arrays = [self.users_NxB, self.valid_NxB, self.exclude_rows_NxM, self.exclude_items_NxM,
+                  self.target_rows_NxT, self.target_items_NxT, gains]
         if self.sampled:
             arrays += [self.include_rows_NxC, self.include_items_NxC]
         return tuple(jnp.asarray(a) for a in arrays)
 
 
-def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: int) -> tuple[np.ndarray, np.ndarray]:
-    """Group (slot, item) pairs by batch into padded [n_batches, width] row and item arrays."""
+def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: int,
+                   values: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Group (slot, item[, value]) by batch into padded [n_batches, width] row, item (and value) arrays."""
     batch_of = slot // batch
     order = np.argsort(batch_of, kind="stable")
     batch_sorted = batch_of[order]
@@ -84,7 +121,11 @@ def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: i
     cols = np.zeros((n_batches, width), dtype=np.int32)
     rows[batch_sorted, col] = (slot[order] % batch).astype(np.int32)
     cols[batch_sorted, col] = items[order]
-    return rows, cols
+    if values is None:
+        return rows, cols
+    vals = np.zeros((n_batches, width), dtype=np.float32)
+    vals[batch_sorted, col] = values[order]
+    return rows, cols, vals
 
 
 def plan_ranking(target: Interactions, exclude: Sequence[Interactions], batch_users: int = 1024,
@@ -112,17 +153,19 @@ def plan_ranking(target: Interactions, exclude: Sequence[Interactions], batch_us
     valid = np.zeros(n_batches * batch, dtype=bool)
     valid[: users.shape[0]] = True
 
-    def pairs(user_idx: np.ndarray, item_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def pairs(user_idx: np.ndarray, item_idx: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         slot = slot_of_user[user_idx]
         keep = slot >= 0
-        return _batched_pairs(item_idx[keep], slot[keep], batch, n_batches)
+        return _batched_pairs(item_idx[keep], slot[keep], batch, n_batches,
+                              None if values is None else values[keep])
 
     ex_users = np.concatenate([p.user_idx for p in exclude]) if exclude else np.zeros(0, np.int32)
     ex_items = np.concatenate([p.item_idx for p in exclude]) if exclude else np.zeros(0, np.int32)
     ex_rows, ex_cols = pairs(ex_users, ex_items)
-    tg_rows, tg_cols = pairs(target.user_idx, target.item_idx)
+    gains = target.rating if target.rating is not None else np.ones(len(target), np.float32)
+    tg_rows, tg_cols, tg_gains = pairs(target.user_idx, target.item_idx, gains)
     plan = EvalPlan(users, padded.reshape(n_batches, batch), valid.reshape(n_batches, batch),
-                    ex_rows, ex_cols, tg_rows, tg_cols, n_without)
+                    ex_rows, ex_cols, tg_rows, tg_cols, n_without, tg_gains)
     if candidates is None:
         return plan
     per_user = candidates.items_UxC.shape[1]
@@ -162,6 +205,7 @@ def pad_plans(plans: Sequence[EvalPlan]) -> list[EvalPlan]:
             exclude_items_NxM=grow(p.exclude_items_NxM, (n, m), 0),
             target_rows_NxT=grow(p.target_rows_NxT, (n, t), b),
             target_items_NxT=grow(p.target_items_NxT, (n, t), 0),
+            target_gains_NxT=grow(p.target_gains_NxT, (n, t), 0.0) if p.target_gains_NxT is not None else None,
         )
         if p.sampled:
             q = replace(q, include_rows_NxC=grow(p.include_rows_NxC, (n, c), b),
@@ -170,20 +214,30 @@ def pad_plans(plans: Sequence[EvalPlan]) -> list[EvalPlan]:
     return out
 
 
-MetricTable = Mapping[MetricRef, Callable[[RankedBatch, int], jax.Array]]
+MetricTable = Mapping[MetricRef, Any]  # MetricSpec, or a bare per-user function
 
 
-def make_ranking_fn(graphdef: Any, n_items: int, metrics: MetricTable, sampled: bool) -> Callable[..., dict[str, jax.Array]]:
-    """A jitted function (model state, plan arrays) -> {metric: values_NxB}."""
+def _spec(entry: Any) -> MetricSpec:
+    if isinstance(entry, MetricSpec):
+        return entry
+    return MetricSpec(name="anonymous", version="0", description="", fn=entry)
+
+
+def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, MetricSpec],
+                    sampled: bool, n_train_users_total: int = 0) -> Callable[..., dict[str, jax.Array]]:
+    """A jitted function (model state, popularity, plan arrays) -> {metric: values_NxB, ...}."""
     k_max = max([ref.k or 1 for ref in metrics] + [1])
     k_top = min(k_max, n_items)
+    uses = {u for spec in metrics.values() for u in spec.uses}
+    graded, ranks = "graded" in uses, "ranks" in uses
+    exposure_ks = sorted({ref.k or k_max for ref, spec in metrics.items() if spec.aggregate is not None})
 
-    def per_batch(state: Any, batch: tuple[jax.Array, ...]) -> dict[str, jax.Array]:
-        users_B, ex_rows, ex_items, tg_rows, tg_items = batch[:5]
+    def per_batch(state: Any, popularity_I: jax.Array, batch: tuple[jax.Array, ...]) -> dict[str, jax.Array]:
+        users_B, valid_B, ex_rows, ex_items, tg_rows, tg_items, tg_gains = batch[:7]
         model = nnx.merge(graphdef, state)
         scores_BxI = model.score(users_B).astype(jnp.float32)
         if sampled:
-            in_rows, in_items = batch[5:]
+            in_rows, in_items = batch[7:]
             allowed_BxI = (jnp.zeros(scores_BxI.shape, bool).at[in_rows, in_items].set(True, mode="drop")
                            .at[tg_rows, tg_items].set(True, mode="drop"))
             scores_BxI = jnp.where(allowed_BxI, scores_BxI, -jnp.inf)
@@ -192,19 +246,38 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: MetricTable, sampled: 
         n_rel_B = rel_BxI.sum(axis=1)
         top_scores_BxK, top_items_BxK = jax.lax.top_k(scores_BxI, k_top)
         relevance_BxK = jnp.take_along_axis(rel_BxI, top_items_BxK, axis=1)
-        if k_max > k_top:  # k beyond the catalogue: the missing ranks hold nothing relevant
+        gains_BxK, ideal_BxK = relevance_BxK, jnp.zeros_like(relevance_BxK)
+        if graded:
+            gain_BxI = jnp.zeros_like(scores_BxI).at[tg_rows, tg_items].set(tg_gains, mode="drop")
+            gains_BxK = jnp.take_along_axis(gain_BxI, top_items_BxK, axis=1)
+            ideal_BxK, _ = jax.lax.top_k(gain_BxI, k_top)
+        rank_sum_B = n_cand_B = jnp.zeros_like(n_rel_B)
+        if ranks:
+            order_BxI = jnp.argsort(-scores_BxI, axis=1, stable=True)  # ties: lower item index first
+            position_BxI = jnp.argsort(order_BxI, axis=1)
+            rank_sum_B = (rel_BxI * position_BxI).sum(axis=1)
+            n_cand_B = jnp.isfinite(scores_BxI).sum(axis=1).astype(jnp.float32)
+        if k_max > k_top:  # k beyond the catalogue: the missing ranks hold nothing
             pad = ((0, 0), (0, k_max - k_top))
-            relevance_BxK = jnp.pad(relevance_BxK, pad)
+            relevance_BxK, gains_BxK, ideal_BxK = (jnp.pad(a, pad) for a in (relevance_BxK, gains_BxK, ideal_BxK))
             top_scores_BxK = jnp.pad(top_scores_BxK, pad, constant_values=-jnp.inf)
-        out = {}
-        for ref, fn in metrics.items():
+            top_items_BxK = jnp.pad(top_items_BxK, pad, constant_values=-1)
+        n_train_users = jnp.float32(n_train_users_total)
+        out = {"__n_relevant__": n_rel_B}
+        for ref, spec in metrics.items():
             k = ref.k or k_max
-            ranked = RankedBatch(relevance_BxK[:, :k], n_rel_B, top_scores_BxK[:, :k])
-            out[str(ref)] = fn(ranked, k).astype(jnp.float32)
+            ranked = RankedBatch(relevance_BxK[:, :k], n_rel_B, top_scores_BxK[:, :k], top_items_BxK[:, :k],
+                                 gains_BxK[:, :k], ideal_BxK[:, :k], popularity_I, n_train_users,
+                                 rank_sum_B, n_cand_B)
+            out[str(ref)] = spec.fn(ranked, k).astype(jnp.float32)
+        for k in exposure_ks:
+            items = top_items_BxK[:, :k]
+            weight = jnp.where((items >= 0) & valid_B[:, None], 1.0, 0.0)  # padding users do not count
+            out[f"__exposure@{k}__"] = jnp.zeros((n_items,), jnp.float32).at[items].add(weight, mode="drop")
         return out
 
-    def run(state: Any, *arrays: jax.Array) -> dict[str, jax.Array]:
-        return jax.lax.map(lambda b: per_batch(state, b), arrays)
+    def run(state: Any, popularity_I: jax.Array, *arrays: jax.Array) -> dict[str, jax.Array]:
+        return jax.lax.map(lambda b: per_batch(state, popularity_I, b), arrays)
 
     return jax.jit(run)
 
@@ -218,9 +291,12 @@ class RankingResult:
     n_users_without_targets: int
     seconds: float
     protocol: str = "full_ranking"
+    global_values: dict[str, float] = field(default_factory=dict)
 
     def means(self) -> dict[str, float]:
-        return {name: float(values.mean()) if values.size else float("nan") for name, values in self.per_user.items()}
+        out = {name: float(values.mean()) if values.size else float("nan") for name, values in self.per_user.items()}
+        out.update(self.global_values)
+        return out
 
 
 class RankingEvaluator:
@@ -230,10 +306,13 @@ class RankingEvaluator:
         plans: e.g. ``{"valid": plan_valid, "test": plan_test}``; plans of one kind (full or sampled)
             are padded to one shape.
         n_items: catalogue size.
-        metrics: metric references and their functions.
+        metrics: metric references and their specs (or bare per-user functions).
+        popularity_I: training interactions per item (beyond-accuracy metrics).
+        n_train_users: users with training interactions (novelty's denominator).
     """
 
-    def __init__(self, plans: Mapping[str, EvalPlan], n_items: int, metrics: MetricTable) -> None:
+    def __init__(self, plans: Mapping[str, EvalPlan], n_items: int, metrics: MetricTable,
+                 popularity_I: np.ndarray | None = None, n_train_users: int = 0) -> None:
         self.plans: dict[str, EvalPlan] = {}
         for sampled in (False, True):
             names = [n for n, p in plans.items() if p.sampled == sampled]
@@ -241,7 +320,9 @@ class RankingEvaluator:
                 self.plans.update(zip(names, pad_plans([plans[n] for n in names]), strict=True))
         self.device_plans = {name: p.device_arrays() for name, p in self.plans.items()}
         self.n_items = n_items
-        self.metrics = dict(metrics)
+        self.metrics = {ref: _spec(entry) for ref, entry in metrics.items()}
+        self.n_train_users = int(n_train_users)
+        self.popularity_I = jnp.asarray(popularity_I if popularity_I is not None else np.zeros(n_items), jnp.float32)
         self._compiled: dict[Any, Any] = {}
         self.compile_seconds = 0.0
 
@@ -253,13 +334,28 @@ class RankingEvaluator:
         key = (graphdef, shapes, plan.sampled)
         if key not in self._compiled:
             start = time.perf_counter()
-            fn = make_ranking_fn(graphdef, self.n_items, self.metrics, plan.sampled)
-            self._compiled[key] = fn.lower(state, *arrays).compile()
+            fn = make_ranking_fn(graphdef, self.n_items, self.metrics, plan.sampled, self.n_train_users)
+            self._compiled[key] = fn.lower(state, self.popularity_I, *arrays).compile()
             self.compile_seconds += time.perf_counter() - start
         start = time.perf_counter()
-        values = jax.block_until_ready(self._compiled[key](state, *arrays))
+        values = jax.block_until_ready(self._compiled[key](state, self.popularity_I, *arrays))
         seconds = time.perf_counter() - start
+        return self._collect(plan, values, seconds)
+
+    def _collect(self, plan: EvalPlan, values: Mapping[str, jax.Array], seconds: float) -> RankingResult:
         mask = plan.valid_NxB.reshape(-1)
-        per_user = {name: np.asarray(v).reshape(-1)[mask] for name, v in values.items()}
+        flat = {name: np.asarray(v).reshape(-1)[mask] for name, v in values.items() if not name.startswith("__exposure")}
+        n_relevant = flat.pop("__n_relevant__")
+        exposures = {name: np.asarray(v).sum(axis=0) for name, v in values.items() if name.startswith("__exposure")}
+        per_user, global_values = {}, {}
+        k_max = max([ref.k or 1 for ref in self.metrics] + [1])
+        for ref, spec in self.metrics.items():
+            name = str(ref)
+            if spec.aggregate is None:
+                per_user[name] = flat[name]
+            else:
+                k = ref.k or k_max
+                inputs = GlobalInputs(exposures[f"__exposure@{k}__"], flat[name], n_relevant, self.n_items)
+                global_values[name] = float(spec.aggregate(inputs, k))
         protocol = f"sampled[{plan.candidates_source}]" if plan.sampled else "full_ranking"
-        return RankingResult(plan.users, per_user, plan.n_users_without_targets, seconds, protocol)
+        return RankingResult(plan.users, per_user, plan.n_users_without_targets, seconds, protocol, global_values)
