@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from recbench.errors import RecbenchError
+from recbench.errors import ConfigError, RecbenchError
 from recbench.manager import KINDS, PluginHost
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_PLUGIN_PROBLEM = 0, 1, 2, 3
@@ -33,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="result directory (default: recbench-results, or beside the config)")
     run.add_argument("--data-dir", help="data directory (default: $RECBENCH_DATA_DIR)")
     run.add_argument("--rerun", action="store_true", help="run again even runs already completed in --out")
+    run.add_argument("--shard", help="I/N: run only this machine's share of the sweep (join with `recbench merge`)")
+
+    merge = sub.add_parser("merge", parents=[common], help="join result directories (e.g. from --shard runs)")
+    merge.add_argument("target", help="result directory to merge into")
+    merge.add_argument("sources", nargs="+", help="result directories to merge from")
+
+    compare = sub.add_parser("compare", parents=[common], help="two models: per-metric deltas and paired p-values")
+    compare.add_argument("results", nargs="+", help="result directories")
+    compare.add_argument("--models", required=True, help="A,B: the two models to compare")
+    compare.add_argument("--metrics", help="comma-separated metrics (default: all with per-user values)")
 
     listing = sub.add_parser("list", parents=[common], help="list installed plugins")
     listing.add_argument("kind", nargs="?", choices=list(KINDS), help="only this kind")
@@ -50,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 
     board = sub.add_parser("leaderboard", parents=[common], help="render a leaderboard from result directories")
     board.add_argument("results", nargs="+", help="result directories (holding records/)")
-    board.add_argument("--format", default="github", help="tabulate format: github, pipe, latex, html, ...")
+    board.add_argument("--format", default="md", choices=["md", "csv", "json", "html", "latex"], help="output format")
+    board.add_argument("--metrics", help="comma-separated metrics to show; the first ranks the models")
     return parser
 
 
@@ -97,10 +108,34 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "data":
         _data_info(host, args)
         return _report_load_failures(host)
+    if command == "merge":
+        from recbench.results.store import merge_stores
+
+        copied, kept = merge_stores(Path(args.target), [Path(s) for s in args.sources])
+        print(f"merged {copied} records into {args.target} ({kept} already there kept)")
+        return EXIT_OK
+    if command == "compare":
+        from recbench.results.compare import compare_models
+
+        print(compare_models([Path(r) for r in args.results], args.models, args.metrics))
+        return EXIT_OK
     if command == "leaderboard":
-        return _leaderboard(args.results, args.format)
+        return _leaderboard(args.results, args.format, args.metrics)
     code = _run(host, args if args.command else _parser().parse_args(["run"]))
     return max(code, _report_load_failures(host))
+
+
+def _parse_shard(text: str | None) -> tuple[int, int]:
+    if not text:
+        return (0, 1)
+    index, _, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i, n = -1, 0
+    if not 0 <= i < n:
+        raise ConfigError(f"--shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/2 and 1/2")
+    return (i, n)
 
 
 def _list(host: PluginHost, kind: str | None) -> None:
@@ -127,11 +162,12 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     from recbench.results.store import atomic_write_bytes
     from recbench.runner import Runner
 
-    runner = Runner(host, sweep, data_dir=args.data_dir, rerun=args.rerun, verbose=args.verbose)
+    runner = Runner(host, sweep, data_dir=args.data_dir, rerun=args.rerun, verbose=args.verbose,
+                    shard=_parse_shard(args.shard))
     outcome = runner.run()
     keys = {runner.run_key(d, m, s) for d in sweep.datasets for m in sweep.models for s in sweep.seeds}
     records = [r for r in runner.store.records() if r.run_key in keys]
-    table = render(records, list(sweep.metrics))
+    table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key))
     if table:
         header = f"# recbench leaderboard: {sweep.name}\n\n"
         atomic_write_bytes(Path(sweep.out) / "leaderboard.md", (header + table).encode())
@@ -163,14 +199,20 @@ def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
         print(f"split.{key}: {value}")
 
 
-def _leaderboard(results: Sequence[str], fmt: str) -> int:
+def _leaderboard(results: Sequence[str], fmt: str, metrics: str | None) -> int:
     from recbench.results.leaderboard import render
     from recbench.results.store import ResultStore
 
-    records = [r for root in results for r in ResultStore(Path(root)).records()]
-    if not records:
+    stores = {}
+    for root in results:
+        store = ResultStore(Path(root))
+        for record in store.records():
+            stores.setdefault(record.run_key, (store, record))
+    if not stores:
         raise RecbenchError(f"no run records under {', '.join(results)}", hint="point at a directory holding records/")
-    print(render(records, tablefmt=fmt))
+    records = [record for _, record in stores.values()]
+    chosen = [m.strip() for m in metrics.split(",")] if metrics else None
+    print(render(records, chosen, fmt, per_user=lambda r: stores[r.run_key][0].load_per_user(r.run_key)), end="")
     return EXIT_OK
 
 

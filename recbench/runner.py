@@ -65,7 +65,8 @@ class Runner:
     """Runs a :class:`SweepConfig` against a :class:`PluginHost`, writing to a :class:`ResultStore`."""
 
     def __init__(self, host: PluginHost, sweep: SweepConfig, *, data_dir: str | None = None,
-                 progress: TextIO | None = sys.stderr, rerun: bool = False, verbose: bool = False) -> None:
+                 progress: TextIO | None = sys.stderr, rerun: bool = False, verbose: bool = False,
+                 shard: tuple[int, int] = (0, 1)) -> None:
         self.host = host
         self.sweep = sweep
         self.store = ResultStore(Path(sweep.out))
@@ -73,6 +74,7 @@ class Runner:
         self.progress = progress
         self.rerun = rerun
         self.verbose = verbose
+        self.shard = shard
         self.metric_refs = [parse_metric(m) for m in sweep.metrics]
         self._validate_names()
         self._environment: dict[str, Any] | None = None
@@ -115,6 +117,8 @@ class Runner:
                 for model_choice in self.sweep.models:
                     done += 1
                     key = self.run_key(choice, model_choice, seed)
+                    if not self.in_shard(key):
+                        continue
                     label = f"[{done}/{total}] {_dataset_label(choice)} seed={seed} {model_choice.name}"
                     if not self.rerun and self.store.completed(key):
                         outcome.skipped += 1
@@ -140,6 +144,11 @@ class Runner:
                     status = record.status if record.status == "ok" else f"{record.status}: {record.message}"
                     self._say(f"{label}: {status} {summary} ({elapsed:.0f}s elapsed, ETA {eta:.0f}s)")
         return outcome
+
+    def in_shard(self, run_key: str) -> bool:
+        """``--shard i/n``: this machine runs the keys whose hash is i modulo n."""
+        index, count = self.shard
+        return int(run_key, 16) % count == index
 
     def run_key(self, choice: DatasetChoice, model: ModelChoice, seed: int) -> str:
         spec = self.host.dataset(choice.name).spec

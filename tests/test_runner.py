@@ -208,9 +208,9 @@ def test_sampled_and_full_results_never_share_a_table(tmp_path: Path) -> None:
     })
     host = PluginHost(autoload=False)
     records = Runner(host, sweep, progress=None).run().records + Runner(host, sampled, progress=None).run().records
-    from recbench.results.leaderboard import leaderboard_tables
+    from recbench.results.leaderboard import boards
 
-    titles = [title for title, _ in leaderboard_tables(records)]
+    titles = [b.title for b in boards(records)]
     assert len(titles) == 2
     assert any("full ranking" in t for t in titles) and any("popularity:50" in t for t in titles)
 

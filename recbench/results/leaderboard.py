@@ -1,13 +1,24 @@
-"""Leaderboards from run records: pandas aggregation over seeds, tabulate rendering."""
+"""Leaderboards from run records: pandas aggregation over seeds, paired significance, tabulate rendering.
+
+Only comparable records share a table: same dataset fingerprint, split protocol (and version and
+parameters) and evaluation (full ranking or the same candidate source). Accuracy is mean ± sample std
+over seeds; a model with fewer completed seeds than the table's others shows its metrics as missing
+(never averaged over a subset). Throughput is the median over runs, per device kind.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import html
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
 from recbench.results.record import RunRecord
+from recbench.results.significance import align, holm, paired_tests
 
 THROUGHPUT_COLUMNS = {
     "train_examples_per_s": "train ex/s",
@@ -15,25 +26,33 @@ THROUGHPUT_COLUMNS = {
     "eval_users_per_s": "eval users/s",
     "eval_compile_s": "eval compile s",
 }
+FORMATS = ("md", "csv", "json", "html", "latex")
+PerUserLoader = Callable[[RunRecord], dict[str, np.ndarray]]
+
+
+@dataclass
+class Board:
+    """One comparable group: a title, its numeric table (one row per model) and the ranking metric."""
+
+    title: str
+    table: pd.DataFrame
+    metrics: list[str]
+    main_metric: str | None
+    device: str
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
-    """One row per record, with flattened metric and throughput columns."""
     rows = []
     for r in records:
+        evaluation = r.evaluation.get("protocol", "full_ranking") if r.status == "ok" else None
+        candidates = r.split.get("candidates", {}).get("source", "") if isinstance(r.split.get("candidates"), dict) else ""
         row = {
-            "dataset": r.dataset.get("name"),
-            "fingerprint": r.dataset.get("fingerprint"),
-            "protocol": r.split.get("protocol"),
-            "protocol_version": r.split.get("protocol_version"),
-            "split_params": str(sorted(r.split.get("params", {}).items())),
-            "split_id": r.split.get("split_id"),
-            "evaluation": r.evaluation.get("protocol", "full_ranking") if r.status == "ok" else "",
-            "model": r.model.get("name"),
-            "seed": r.seed,
-            "status": r.status,
-            "device": r.environment.get("device_kind", "?"),
-            "message": r.message,
+            "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
+            "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
+            "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
+            "candidates": candidates, "model": r.model.get("name"), "seed": r.seed, "status": r.status,
+            "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
+            "evaluation": evaluation,
         }
         row.update({f"m:{k}": v for k, v in r.metrics.items()})
         row.update({f"t:{k}": r.throughput.get(k) for k in THROUGHPUT_COLUMNS})
@@ -41,77 +60,157 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _candidates_of(frame: pd.DataFrame) -> dict[str, str]:
-    """split_id -> candidate source (empty for full ranking): sampled and full results never mix."""
-    out: dict[str, str] = {}
-    for split_id, evaluation in zip(frame["split_id"], frame["evaluation"], strict=True):
-        if isinstance(evaluation, str) and evaluation.startswith("sampled["):
-            out[split_id] = evaluation[len("sampled["):-1]
-        else:
-            out.setdefault(split_id, "")
-    return out
-
-
-def _mean_std(values: pd.Series) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "—"
-    if len(values) == 1:
-        return f"{values.iloc[0]:.4f}"
-    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def leaderboard_tables(records: Iterable[RunRecord], metrics: Sequence[str] | None = None) -> list[tuple[str, pd.DataFrame]]:
-    """One table per comparable group (dataset fingerprint, protocol and its parameters).
-
-    Accuracy is mean ± sample std over the ``ok`` seeds; ``n`` counts them and ``runs`` shows how many
-    runs were attempted, so a failed seed is visible and never averaged in. Rows are ranked by the
-    first metric's mean. Throughput is the median over ok runs, labelled with the device kind.
-    """
+def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
+           per_user: PerUserLoader | None = None) -> list[Board]:
+    """Aggregate records into comparable boards, ranked by the first metric, with significance."""
     frame = records_frame(records)
     if frame.empty:
         return []
-    metric_cols = [c for c in frame.columns if c.startswith("m:")]
-    if metrics:
-        metric_cols = [f"m:{m}" for m in metrics if f"m:{m}" in frame.columns]
-    tables = []
-    group_keys = ["dataset", "fingerprint", "protocol", "protocol_version", "split_params", "candidates"]
-    frame["candidates"] = frame["split_id"].map(_candidates_of(frame))
-    for key, group in frame.groupby(group_keys, sort=True, dropna=False):
+    by_key = {r.run_key: r for r in records}
+    out = []
+    keys = ["dataset", "fingerprint", "protocol", "protocol_version", "split_params", "candidates"]
+    for key, group in frame.groupby(keys, sort=True, dropna=False):
         dataset, _, protocol, _, params, candidates = key
+        names = [c[2:] for c in group.columns if c.startswith("m:") and group[c].notna().any()]
+        chosen = [m for m in metrics if m in names] if metrics else sorted(names)
+        main = chosen[0] if chosen else None
+        seeds_expected = group.groupby("model")["seed"].nunique().max()
         rows = []
         for model, runs in group.groupby("model", sort=False):
             ok = runs[runs["status"] == "ok"]
-            row = {"model": model, "n": len(ok), "runs": f"{len(ok)}/{len(runs)} ok"}
-            for col in metric_cols:
-                row[col[2:]] = _mean_std(ok[col]) if col in ok else "—"
-                row[f"_sort:{col}"] = ok[col].mean() if col in ok and not ok.empty else float("nan")
-            devices = sorted(set(ok["device"])) or ["?"]
+            complete = ok["seed"].nunique() == seeds_expected
+            row: dict[str, object] = {"model": model, "n": int(len(ok)), "runs": f"{len(ok)}/{len(runs)} ok"}
+            for m in chosen:
+                values = pd.to_numeric(ok.get(f"m:{m}"), errors="coerce").dropna() if complete else pd.Series([], dtype=float)
+                row[f"{m}"] = values.mean() if len(values) else np.nan
+                row[f"{m} std"] = values.std(ddof=1) if len(values) > 1 else np.nan
             for col, label in THROUGHPUT_COLUMNS.items():
                 values = pd.to_numeric(ok[f"t:{col}"], errors="coerce").dropna()
-                row[f"{label} ({'/'.join(devices)})"] = _number(values.median()) if not values.empty else "—"
-            failures = runs[runs["status"] != "ok"]
-            row["notes"] = "; ".join(sorted({f"{s}: {m}"[:80] for s, m in zip(failures["status"], failures["message"])}))
+                row[label] = values.median() if len(values) and ok["device"].nunique() == 1 else np.nan
+            notes = sorted({f"{s}: {m}"[:100] for s, m in zip(runs["status"], runs["message"], strict=True) if s != "ok"})
+            if not complete and len(ok):
+                notes.insert(0, f"incomplete: {ok['seed'].nunique()}/{seeds_expected} seeds ok, not averaged")
+            row["notes"] = "; ".join(notes)
+            row["_keys"] = list(ok["run_key"])
             rows.append(row)
         table = pd.DataFrame(rows)
-        if metric_cols:
-            table = table.sort_values(f"_sort:{metric_cols[0]}", ascending=False, na_position="last")
-        table = table.drop(columns=[c for c in table.columns if c.startswith("_sort:")])
-        if not table["notes"].astype(bool).any():
-            table = table.drop(columns=["notes"])
+        if main:
+            table = table.sort_values(main, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+            _add_significance(table, main, by_key, per_user)
+        table = table.drop(columns=["_keys"])
+        devices = "/".join(sorted(set(group.loc[group["status"] == "ok", "device"]))) or "?"
         evaluation = f"sampled among {candidates} candidates" if candidates else "full ranking"
-        tables.append((f"{dataset} · {protocol} {params} · {evaluation}", table.reset_index(drop=True)))
-    return tables
+        title = f"{dataset} · {protocol} {_params_text(params)} · {evaluation}"
+        out.append(Board(title, table, chosen, main, devices))
+    return out
 
 
-def render(records: Iterable[RunRecord], metrics: Sequence[str] | None = None, tablefmt: str = "github") -> str:
-    """Markdown (or any tabulate format) leaderboards, one section per comparable group."""
+def _params_text(params: str) -> str:
+    values = json.loads(params)
+    return "(" + ", ".join(f"{k}={v}" for k, v in values.items()) + ")" if values else ""
+
+
+def _add_significance(table: pd.DataFrame, main: str, by_key: dict[str, RunRecord], per_user: PerUserLoader | None) -> None:
+    """p-values of each model against the best (row 0) on paired per-user values, Holm-corrected."""
+    table["p (t-test)"] = np.nan
+    table["p (Wilcoxon)"] = np.nan
+    if per_user is None or table.empty or not np.isfinite(table.loc[0, main]):
+        return
+
+    def values(keys: list[str]) -> dict[tuple[int, int], float]:
+        out = {}
+        for key in keys:
+            record = by_key[key]
+            arrays = per_user(record)
+            if main not in arrays:
+                return {}
+            out.update({(record.seed, int(u)): float(v) for u, v in zip(arrays["users"], arrays[main], strict=True)})
+        return out
+
+    best = values(table.loc[0, "_keys"])
+    raw_t, raw_w, rows = [], [], []
+    for i in range(1, len(table)):
+        if not np.isfinite(table.loc[i, main]):
+            continue
+        a, b = align(best, values(table.loc[i, "_keys"]))
+        if a.size < 2:
+            continue
+        t_p, w_p = paired_tests(a, b)
+        raw_t.append(t_p)
+        raw_w.append(w_p)
+        rows.append(i)
+    for i, t_p, w_p in zip(rows, holm(raw_t), holm(raw_w), strict=True):
+        table.loc[i, "p (t-test)"] = t_p
+        table.loc[i, "p (Wilcoxon)"] = w_p
+
+
+def _cell(value: object, column: str, metrics: list[str]) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—"
+    if column.startswith("p ("):
+        return "<1e-16" if value < 1e-16 else f"{value:.2g}"
+    if column in metrics or column.endswith(" std"):
+        return f"{value:.4f}"
+    value = float(value)  # throughput
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def display_table(board: Board, bold: Callable[[str], str]) -> pd.DataFrame:
+    """Formatted strings: mean ± std merged, best mean in bold, throughput labelled with the device."""
+    table = board.table.copy()
+    shown = pd.DataFrame({"rank": range(1, len(table) + 1), "model": table["model"], "n": table["n"]})
+    for m in board.metrics:
+        cells = []
+        best = table[m].max() if table[m].notna().any() else None
+        for mean, std in zip(table[m], table[f"{m} std"], strict=True):
+            text = _cell(mean, m, board.metrics)
+            if text != "—" and isinstance(std, float) and np.isfinite(std):
+                text += f" ± {std:.4f}"
+            if best is not None and mean == best:
+                text = bold(text)
+            cells.append(text)
+        shown[m] = cells
+    if board.main_metric:
+        for col in ("p (t-test)", "p (Wilcoxon)"):
+            shown[f"{col} vs best"] = [_cell(v, col, board.metrics) for v in table[col]]
+    for label in THROUGHPUT_COLUMNS.values():
+        shown[f"{label} ({board.device})"] = [_cell(v, label, board.metrics) for v in table[label]]
+    shown["runs"] = table["runs"]
+    if table["notes"].astype(bool).any():
+        shown["notes"] = table["notes"]
+    return shown
+
+
+def render(records: Sequence[RunRecord], metrics: Sequence[str] | None = None, fmt: str = "md",
+           per_user: PerUserLoader | None = None) -> str:
+    """The leaderboard in ``fmt``: md, latex, html (tables) or csv, json (numeric data)."""
+    groups = boards(records, metrics, per_user)
+    if fmt == "csv":
+        frames = [b.table.assign(board=b.title) for b in groups]
+        return pd.concat(frames).to_csv(index=False) if frames else ""
+    if fmt == "json":
+        return json.dumps([{"title": b.title, "main_metric": b.main_metric, "device": b.device,
+                            "rows": json.loads(b.table.to_json(orient="records"))} for b in groups], indent=1)
     parts = []
-    for title, table in leaderboard_tables(records, metrics):
-        parts.append(f"### {title}\n\n" + tabulate(table, headers="keys", tablefmt=tablefmt, showindex=False,
-                                                   disable_numparse=True))
+    for board in groups:
+        if fmt == "latex":
+            table = display_table(board, lambda t: "\\textbf{" + t.replace("±", "$\\pm$") + "}")
+            parts.append(f"% {board.title}\n" + tabulate(table, headers="keys", tablefmt="latex_raw", showindex=False,
+                                                          disable_numparse=True).replace("±", "$\\pm$"))
+        elif fmt == "html":
+            table = display_table(board, lambda t: t)
+            parts.append(_html_table(board.title, table))
+        else:
+            table = display_table(board, lambda t: f"**{t}**")
+            parts.append(f"### {board.title}\n\n" + tabulate(table, headers="keys", tablefmt="github",
+                                                           showindex=False, disable_numparse=True))
     return "\n\n".join(parts) + ("\n" if parts else "")
+
+
+def _html_table(title: str, table: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in table.itertuples(index=False))
+    return f"<h3>{html.escape(title)}</h3>\n<table class=\"leaderboard\"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -64,3 +64,25 @@ class ResultStore:
     def load_per_user(self, run_key: str) -> dict[str, np.ndarray]:
         with np.load(self.per_user_dir / f"{run_key}.npz") as data:
             return {k.replace("_at_", "@"): data[k] for k in data.files}
+
+
+def merge_stores(target: Path, sources: list[Path]) -> tuple[int, int]:
+    """Copy records (and per-user files) of ``sources`` into ``target``; returns (copied, kept).
+
+    A run already completed (``ok``) in the target is kept; otherwise an ``ok`` record from a source
+    replaces a failed one. Writes are atomic, so an interrupted merge can simply be repeated.
+    """
+    out = ResultStore(target)
+    copied = kept = 0
+    for source in sources:
+        store = ResultStore(source)
+        for record in store.records():
+            if out.completed(record.run_key) or (out.record_path(record.run_key).is_file() and record.status != "ok"):
+                kept += 1
+                continue
+            per_user = store.per_user_dir / f"{record.run_key}.npz"
+            if per_user.is_file():
+                atomic_write_bytes(out.per_user_dir / per_user.name, per_user.read_bytes())
+            atomic_write_bytes(out.record_path(record.run_key), record.to_json().encode())
+            copied += 1
+    return copied, kept
