@@ -95,11 +95,15 @@ def _recbench(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedPro
 
 
 def _table_rows(stdout: str) -> dict[str, list[str]]:
-    rows = {}
+    """Markdown table rows keyed by the model column (the header row is keyed "model"); bold removed."""
+    rows, column = {}, None
     for line in stdout.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) > 3 and not set(cells[0]) <= {"-"}:
-            rows[cells[0]] = cells
+        cells = [c.strip().replace("**", "") for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 3 or set(cells[0]) <= {"-"}:
+            continue
+        if column is None:
+            column = cells.index("model")
+        rows[cells[column]] = cells
     return rows
 
 

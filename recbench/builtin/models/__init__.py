@@ -23,6 +23,7 @@ def _build_mf_bpr(ctx: ModelContext) -> Any:
 
 #: Modules holding more of the catalogue, each with a jax-free ``specs() -> Iterator[ModelSpec]``.
 CATALOGS: tuple[str, ...] = (
+    "recbench.builtin.models.catalog_baselines",
     "recbench.builtin.models.catalog_rating_pointwise",
     "recbench.builtin.models.catalog_listwise_sequential",
 )

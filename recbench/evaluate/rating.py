@@ -1,0 +1,220 @@
+"""Rating evaluation on the device: predict held-out (user, item) ratings, return errors and RMSE/MAE.
+
+The evaluated part's rows are laid out on the host (vectorised) as fixed-size padded batches; one
+jitted ``lax.map`` calls the model's ``predict(users_B, items_B) -> ratings_B`` per batch and returns
+per-interaction squared and absolute errors, then per-user RMSE and MAE by ``segment_sum`` over the
+users, all on the device. Padding rows are flagged invalid and contribute nothing.
+
+Definitions (pinned):
+    RMSE = sqrt(mean over held-out interactions of (r - r_hat)^2), MAE = mean of |r - r_hat|:
+    interaction-weighted, the standard of the Netflix Prize and of rating benchmarks.
+    Per-user RMSE_u and MAE_u use the user's own held-out rows; they are kept for confidence
+    intervals and paired tests, and their mean over users is *not* the (interaction-weighted) RMSE.
+    Predictions are not clipped unless the evaluator is given ``clip=(low, high)``.
+
+Wiring it into the runner (for the lead): in ``Runner._evaluator``, when the split's test part has
+ratings and the sweep asks for rating metrics (``rmse``/``mae``), build::
+
+    width = 8192                                  # rows per batch; static
+    plans = {"test": plan_rating_eval(split.test, width)}
+    if len(split.valid):
+        plans["valid"] = plan_rating_eval(split.valid, width)
+    rating_evaluator = RatingEvaluator(plans, split.train.n_users)
+
+and in ``Runner._run_one``, for a model with ``predict`` (``has_predict(model)``)::
+
+    result = rating_evaluator.evaluate(trained.model, "test")
+    metrics.update(result.means())                # {"rmse": ..., "mae": ...}
+    store per-user values: result.users and result.per_user ({"rmse": (U,), "mae": (U,)})
+    throughput: rating_evaluator.compile_seconds (compile) apart from result.seconds (steady state)
+
+For early stopping of rating models, validate with ``lambda m: -rating_evaluator.evaluate(m,
+"valid").means()["rmse"]`` (the host loop maximises the validation value).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from recbench.data.interactions import Interactions
+from recbench.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class RatingPlan:
+    """The rows of one evaluated part as padded device-ready batches. Shapes are static per plan.
+
+    Attributes:
+        users: int32 (U,) users with at least one row in the part, ascending.
+        n_rows: number of real rows (the rest is padding).
+        users_NxB, items_NxB, ratings_NxB: rows in the part's order, row-major, padded with user 0,
+            item 0, rating 0.
+        valid_NxB: True for real rows.
+    """
+
+    users: np.ndarray
+    n_rows: int
+    users_NxB: np.ndarray
+    items_NxB: np.ndarray
+    ratings_NxB: np.ndarray
+    valid_NxB: np.ndarray
+
+    def device_arrays(self) -> tuple[jax.Array, ...]:
+        return tuple(jnp.asarray(a) for a in (self.users_NxB, self.items_NxB, self.ratings_NxB, self.valid_NxB))
+
+
+def plan_rating_eval(target: Interactions, batch_rows: int = 8192) -> RatingPlan:
+    """Lay out ``target``'s (user, item, rating) rows in batches of ``batch_rows`` (fewer if the part is smaller).
+
+    Raises:
+        ConfigError: the part has no ratings (the message names the dataset).
+    """
+    if target.rating is None:
+        raise ConfigError(
+            f"dataset {target.name!r} has no ratings: RMSE and MAE need explicit ratings",
+            hint="use ranking metrics for implicit feedback, or a dataset with ratings (e.g. ml-100k)",
+        )
+    n = len(target)
+    batch = int(max(1, min(batch_rows, n)))
+    n_batches = max(1, -(-n // batch))
+
+    def padded(column: np.ndarray, dtype: Any) -> np.ndarray:
+        out = np.zeros(n_batches * batch, dtype=dtype)
+        out[:n] = column
+        return out.reshape(n_batches, batch)
+
+    valid = np.zeros(n_batches * batch, dtype=bool)
+    valid[:n] = True
+    return RatingPlan(
+        users=np.unique(target.user_idx).astype(np.int32),
+        n_rows=n,
+        users_NxB=padded(target.user_idx, np.int32),
+        items_NxB=padded(target.item_idx, np.int32),
+        ratings_NxB=padded(target.rating, np.float32),
+        valid_NxB=valid.reshape(n_batches, batch),
+    )
+
+
+def pad_rating_plans(plans: Sequence[RatingPlan]) -> list[RatingPlan]:
+    """Pad plans to one shape (the widest batch, the most batches) so one compiled function serves all."""
+    b = max(p.users_NxB.shape[1] for p in plans)
+    n = max(-(-p.users_NxB.size // b) for p in plans)
+
+    def grow(a: np.ndarray, fill: Any) -> np.ndarray:
+        flat = np.full(n * b, fill, dtype=a.dtype)
+        flat[: a.size] = a.reshape(-1)
+        return flat.reshape(n, b)
+
+    return [replace(p, users_NxB=grow(p.users_NxB, 0), items_NxB=grow(p.items_NxB, 0),
+                    ratings_NxB=grow(p.ratings_NxB, 0), valid_NxB=grow(p.valid_NxB, False)) for p in plans]
+
+
+def has_predict(model: Any) -> bool:
+    return callable(getattr(model, "predict", None))
+
+
+def make_rating_fn(graphdef: Any, n_users: int, clip: tuple[float, float] | None = None) -> Any:
+    """A jitted ``(state, users_NxB, items_NxB, ratings_NxB, valid_NxB) -> dict`` of device arrays:
+
+    ``squared_error_NxB``, ``absolute_error_NxB`` (0 on padding), and per user of the vocabulary
+    ``rmse_U``, ``mae_U``, ``count_U`` (users without rows get count 0 and 0 errors).
+    """
+
+    def per_batch(state: Any, batch: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array]:
+        users_B, items_B, ratings_B, valid_B = batch
+        pred_B = nnx.merge(graphdef, state).predict(users_B, items_B).astype(jnp.float32)
+        if clip is not None:
+            pred_B = jnp.clip(pred_B, clip[0], clip[1])
+        err_B = jnp.where(valid_B, pred_B - ratings_B, 0.0)
+        return err_B**2, jnp.abs(err_B)
+
+    def run(state: Any, users_NxB: jax.Array, items_NxB: jax.Array, ratings_NxB: jax.Array,
+            valid_NxB: jax.Array) -> dict[str, jax.Array]:
+        sq_NxB, abs_NxB = jax.lax.map(lambda b: per_batch(state, b), (users_NxB, items_NxB, ratings_NxB, valid_NxB))
+        users_M = users_NxB.reshape(-1)
+        count_U = jax.ops.segment_sum(valid_NxB.reshape(-1).astype(jnp.float32), users_M, num_segments=n_users)
+        sq_U = jax.ops.segment_sum(sq_NxB.reshape(-1), users_M, num_segments=n_users)
+        abs_U = jax.ops.segment_sum(abs_NxB.reshape(-1), users_M, num_segments=n_users)
+        denom_U = jnp.maximum(count_U, 1.0)
+        return {"squared_error_NxB": sq_NxB, "absolute_error_NxB": abs_NxB, "rmse_U": jnp.sqrt(sq_U / denom_U),
+                "mae_U": abs_U / denom_U, "count_U": count_U}
+
+    return jax.jit(run)
+
+
+@dataclass
+class RatingResult:
+    """Errors of one rating evaluation.
+
+    Attributes:
+        users: evaluated users (those with held-out rows), ascending.
+        per_user: ``{"rmse": (U,), "mae": (U,)}`` aligned with ``users``.
+        per_interaction: ``{"squared_error": (n,), "absolute_error": (n,)}`` in the part's row order.
+        seconds: steady-state device time (compilation excluded).
+    """
+
+    users: np.ndarray
+    per_user: dict[str, np.ndarray]
+    per_interaction: dict[str, np.ndarray]
+    seconds: float
+    protocol: str = "rating"
+
+    def means(self) -> dict[str, float]:
+        """Interaction-weighted RMSE and MAE (see the module docstring)."""
+        sq, ab = self.per_interaction["squared_error"], self.per_interaction["absolute_error"]
+        if not sq.size:
+            return {"rmse": float("nan"), "mae": float("nan")}
+        return {"rmse": float(np.sqrt(sq.astype(np.float64).mean())), "mae": float(ab.astype(np.float64).mean())}
+
+
+class RatingEvaluator:
+    """Evaluates any model with ``predict(users_B, items_B) -> ratings_B`` on several parts, compiling once.
+
+    Args:
+        plans: e.g. ``{"valid": plan_valid, "test": plan_test}`` from :func:`plan_rating_eval`; padded
+            to one shape so one compiled function serves every part.
+        n_users: size of the user vocabulary (static segment count of the per-user reduction).
+        clip: optional ``(low, high)`` applied to predictions (e.g. the rating scale); None: raw.
+    """
+
+    def __init__(self, plans: Mapping[str, RatingPlan], n_users: int, clip: tuple[float, float] | None = None) -> None:
+        names = list(plans)
+        self.plans: dict[str, RatingPlan] = dict(zip(names, pad_rating_plans([plans[n] for n in names]), strict=True))
+        self.device_plans = {name: p.device_arrays() for name, p in self.plans.items()}
+        self.n_users = int(n_users)
+        self.clip = None if clip is None else (float(clip[0]), float(clip[1]))
+        self._compiled: dict[Any, Any] = {}
+        self.compile_seconds = 0.0
+
+    def evaluate(self, model: Any, part: str) -> RatingResult:
+        if not has_predict(model):
+            raise ConfigError(
+                f"model {type(model).__name__} has no predict(users_B, items_B): RMSE/MAE need a rating model",
+                hint="evaluate it with ranking metrics",
+            )
+        graphdef, state = nnx.split(model)
+        plan = self.plans[part]
+        arrays = self.device_plans[part]
+        shapes = tuple((leaf.shape, str(leaf.dtype)) for leaf in jax.tree.leaves(state))
+        key = (graphdef, shapes)
+        if key not in self._compiled:
+            start = time.perf_counter()
+            fn = make_rating_fn(graphdef, self.n_users, self.clip)
+            self._compiled[key] = fn.lower(state, *arrays).compile()
+            self.compile_seconds += time.perf_counter() - start
+        start = time.perf_counter()
+        out = jax.block_until_ready(self._compiled[key](state, *arrays))
+        seconds = time.perf_counter() - start
+        n = plan.n_rows
+        per_interaction = {"squared_error": np.asarray(out["squared_error_NxB"]).reshape(-1)[:n],
+                           "absolute_error": np.asarray(out["absolute_error_NxB"]).reshape(-1)[:n]}
+        per_user = {"rmse": np.asarray(out["rmse_U"])[plan.users], "mae": np.asarray(out["mae_U"])[plan.users]}
+        return RatingResult(plan.users, per_user, per_interaction, seconds)
