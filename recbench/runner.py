@@ -202,21 +202,13 @@ class Runner:
         return split
 
     def _evaluator(self, choice: DatasetChoice, split: Split) -> Any:
-        from recbench.evaluate.ranking import RankingEvaluator, batch_width, plan_ranking
+        from recbench.evaluate.suite import EvaluationSuite
 
-        fold_in = [split.fold_in] if split.fold_in is not None else []
         valid, test = split.valid, split.test
         if choice.cold_start == "exclude":
             valid, test = (_without_cold_rows(part, split.train) for part in (valid, test))
-        if not len(test):
-            raise DataError(f"split {split.protocol} ({split.split_id}) has an empty test part")
-        width = batch_width([p for p in (valid, test) if len(p)])
-        plans = {"test": plan_ranking(test, [split.train, split.valid, *fold_in], width, split.candidates)}
-        if len(valid):
-            plans["valid"] = plan_ranking(valid, [split.train, *fold_in], width)
         table = {ref: self.host.metric(ref.name).spec for ref in self.metric_refs}
-        popularity = split.train.item_counts()
-        return RankingEvaluator(plans, split.train.n_items, table, popularity, int((split.train.user_counts() > 0).sum()))
+        return EvaluationSuite(split, table, valid, test)
 
     def _environment_info(self) -> dict[str, Any]:
         if self._environment is None:
@@ -260,15 +252,11 @@ class Runner:
         try:
             cfg = TrainConfig.from_mapping(training_values, where=f"model {spec.name!r} training")
             model = spec.build(_model_context(data, config, seeds.init))
-            stop_ref = cfg.early_stopping_metric
-            validate = None
-            if "valid" in evaluator.plans and stop_ref in [str(r) for r in self.metric_refs]:
-                def validate(m: Any) -> float:
-                    return evaluator.evaluate(m, "valid").means()[stop_ref]
+            validate = evaluator.validator(cfg.early_stopping_metric, model)
             trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
-            valid_means = evaluator.evaluate(trained.model, "valid").means() if "valid" in evaluator.plans else {}
+            valid_means = evaluator.evaluate(trained.model, "valid").means if evaluator.has_valid else {}
             result = evaluator.evaluate(trained.model, "test")
-            means = result.means()
+            means = result.means
             bad = [name for name, value in means.items() if not np.isfinite(value)]
             if bad:
                 raise DivergedError(f"test metrics {bad} are not finite: the model produced NaN/Inf scores")
@@ -276,7 +264,9 @@ class Runner:
                 status="ok",
                 metrics=means,
                 validation=valid_means,
-                evaluation={"protocol": result.protocol, "n_users": int(result.users.shape[0]),
+                evaluation={"protocol": result.protocol, "n_users": result.n_users,
+                            "higher_is_better": {str(r): self.host.metric(r.name).spec.higher_is_better
+                                                 for r in self.metric_refs},
                             "n_users_without_targets": result.n_users_without_targets,
                             "masked": list(split.parts().keys() - {"test"}), "ties": "lower item index first",
                             "cold_start": choice.cold_start, **_cold_counts(split),
@@ -290,7 +280,8 @@ class Runner:
                             "train_examples_per_s": trained.examples_per_second,
                             "eval_compile_s": evaluator.compile_seconds - eval_compile_before,
                             "eval_seconds": result.seconds,
-                            "eval_users_per_s": result.users.shape[0] / result.seconds if result.seconds else None,
+                            "eval_users_per_s": result.n_users / result.seconds if result.seconds else None,
+                            "rating_eval_seconds": result.rating_seconds,
                             **peak_memory()},
                 environment=self._environment_info(),
                 finished_at=_now(),

@@ -73,8 +73,16 @@ def map_(batch: Any, k: int) -> Any:
     return (rel * precision_at_i).sum(axis=1) / jnp.clip(batch.n_relevant_B, 1, k)
 
 
+def _rating_metric(batch: Any, k: int) -> Any:
+    raise TypeError("rating metrics are computed by recbench.evaluate.rating, not from a ranked batch")
+
+
 @hookimpl
 def recbench_metrics() -> Iterator[MetricSpec]:
+    yield MetricSpec(name="rmse", version="1", fn=_rating_metric, kind="rating", higher_is_better=False,
+                     needs_cutoff=False, description="root mean squared error of held-out ratings (per interaction)")
+    yield MetricSpec(name="mae", version="1", fn=_rating_metric, kind="rating", higher_is_better=False,
+                     needs_cutoff=False, description="mean absolute error of held-out ratings (per interaction)")
     from recbench.builtin import beyond_metrics
 
     yield from beyond_metrics.specs()

@@ -90,10 +90,13 @@ def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> tuple[pd.Data
                            fix="fix that line of your file")
     frame.columns = renamed
     frame = frame[wanted]
-    if frame[[roles["user"], roles["item"]]].isna().any().any():
-        row = int(np.flatnonzero(frame[[roles["user"], roles["item"]]].isna().any(axis=1).to_numpy())[0])
+    ids = [c for c in (roles["user"], roles["item"]) if not _plain_int(frame[c])]  # numpy ints cannot be NA
+    if ids and frame[ids].isna().any().any():
+        row = int(np.flatnonzero(frame[ids].isna().any(axis=1).to_numpy())[0])
         raise DataError(f"{path}:{row + 2}: missing user or item id")
     for col in numeric:
+        if _plain_int(frame[col]):  # already numbers, none missing (NaN would have made them floats)
+            continue
         values = pd.to_numeric(frame[col], errors="coerce")
         bad = np.flatnonzero(values.isna().to_numpy())
         if bad.size:
@@ -101,6 +104,11 @@ def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> tuple[pd.Data
                             hint="fix that line, or drop missing values with the drop_missing preprocessing step")
         frame[col] = values
     return frame, roles
+
+
+def _plain_int(column: pd.Series) -> bool:
+    """A numpy integer column (no missing values possible; pandas' nullable Int64 does not count)."""
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"
 
 
 def _read_parquet(path: Path, params: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str | None]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ class Board:
     metrics: list[str]
     main_metric: str | None
     device: str
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
@@ -74,6 +75,7 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
         names = [c[2:] for c in group.columns if c.startswith("m:") and group[c].notna().any()]
         chosen = [m for m in metrics if m in names] if metrics else sorted(names)
         main = chosen[0] if chosen else None
+        higher = _directions(records, group)
         seeds_expected = group.groupby("model")["seed"].nunique().max()
         rows = []
         for model, runs in group.groupby("model", sort=False):
@@ -95,13 +97,25 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
             rows.append(row)
         table = pd.DataFrame(rows)
         if main:
-            table = table.sort_values(main, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+            table = table.sort_values(main, ascending=not higher.get(main, True), na_position="last",
+                                      kind="stable").reset_index(drop=True)
             _add_significance(table, main, by_key, per_user)
         table = table.drop(columns=["_keys"])
         devices = "/".join(sorted(set(group.loc[group["status"] == "ok", "device"]))) or "?"
         evaluation = f"sampled among {candidates} candidates" if candidates else "full ranking"
         title = f"{dataset} · {protocol} {_params_text(params)} · {evaluation}"
-        out.append(Board(title, table, chosen, main, devices))
+        out.append(Board(title, table, chosen, main, devices, higher))
+    return out
+
+
+def _directions(records: Sequence[RunRecord], group: pd.DataFrame) -> dict[str, bool]:
+    """metric -> higher is better, as recorded by the runs (default True)."""
+    keys = set(group["run_key"])
+    out: dict[str, bool] = {}
+    for record in records:
+        if record.run_key in keys:
+            for name, higher in record.evaluation.get("higher_is_better", {}).items():
+                out.setdefault(name, bool(higher))
     return out
 
 
@@ -124,7 +138,8 @@ def _add_significance(table: pd.DataFrame, main: str, by_key: dict[str, RunRecor
             arrays = per_user(record)
             if main not in arrays:
                 return {}
-            out.update({(record.seed, int(u)): float(v) for u, v in zip(arrays["users"], arrays[main], strict=True)})
+            out.update({(record.seed, int(u)): float(v) for u, v in zip(arrays["users"], arrays[main], strict=True)
+                        if np.isfinite(v)})
         return out
 
     best = values(table.loc[0, "_keys"])
@@ -163,7 +178,8 @@ def display_table(board: Board, bold: Callable[[str], str]) -> pd.DataFrame:
     shown = pd.DataFrame({"rank": range(1, len(table) + 1), "model": table["model"], "n": table["n"]})
     for m in board.metrics:
         cells = []
-        best = table[m].max() if table[m].notna().any() else None
+        higher = board.higher_is_better.get(m, True)
+        best = (table[m].max() if higher else table[m].min()) if table[m].notna().any() else None
         for mean, std in zip(table[m], table[f"{m} std"], strict=True):
             text = _cell(mean, m, board.metrics)
             if text != "—" and isinstance(std, float) and np.isfinite(std):
