@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rerun", action="store_true", help="run again even runs already completed in --out")
     run.add_argument("--shard", help="I/N: run only this machine's share of the sweep (join with `recbench merge`)")
 
+    publish = sub.add_parser("publish", parents=[common], help="regenerate a leaderboard table from its records")
+    publish.add_argument("configs", nargs="+", help="sweep TOML files (records live beside them)")
+
     merge = sub.add_parser("merge", parents=[common], help="join result directories (e.g. from --shard runs)")
     merge.add_argument("target", help="result directory to merge into")
     merge.add_argument("sources", nargs="+", help="result directories to merge from")
@@ -108,6 +111,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "data":
         _data_info(host, args)
         return _report_load_failures(host)
+    if command == "publish":
+        from recbench.config import load_sweep
+        from recbench.results.publish import publish
+
+        for config in args.configs:
+            print(f"wrote {publish(load_sweep(config))}")
+        return EXIT_OK
     if command == "merge":
         from recbench.results.store import merge_stores
 
@@ -159,7 +169,6 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     sweep = apply_overrides(sweep, datasets=args.datasets, models=args.models, seeds=args.seeds,
                             metrics=args.metrics, out=args.out, columns=args.columns, sep=args.sep)
     from recbench.results.leaderboard import render
-    from recbench.results.store import atomic_write_bytes
     from recbench.runner import Runner
 
     runner = Runner(host, sweep, data_dir=args.data_dir, rerun=args.rerun, verbose=args.verbose,
@@ -169,10 +178,11 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     records = [r for r in runner.store.records() if r.run_key in keys]
     table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key))
     if table:
-        header = f"# recbench leaderboard: {sweep.name}\n\n"
-        atomic_write_bytes(Path(sweep.out) / "leaderboard.md", (header + table).encode())
+        from recbench.results.publish import publish
+
+        path = publish(sweep, keys if not args.config else None)
         print(table)
-        print(f"records: {Path(sweep.out) / 'records'}  table: {Path(sweep.out) / 'leaderboard.md'}")
+        print(f"records: {Path(sweep.out) / 'records'}  table: {path}")
     if outcome.skipped:
         print(f"skipped {outcome.skipped} runs already completed in {sweep.out} (use --rerun to repeat them)")
     for error in outcome.errors:

@@ -100,7 +100,8 @@ class EvaluationSuite:
 
     def evaluate(self, model: Any, part: str) -> SuiteResult:
         parts, means = [], {}
-        protocol, seconds, n_users, n_without, rating_seconds = "full_ranking", 0.0, 0, 0, 0.0
+        protocol = "full_ranking" if self.ranking is not None else "rating"
+        seconds, n_users, n_without, rating_seconds = 0.0, 0, 0, 0.0
         if self.ranking is not None and part in self.ranking.plans:
             result = self.ranking.evaluate(model, part)
             parts.append((result.users, result.per_user))

@@ -102,7 +102,9 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
             _add_significance(table, main, by_key, per_user)
         table = table.drop(columns=["_keys"])
         devices = "/".join(sorted(set(group.loc[group["status"] == "ok", "device"]))) or "?"
-        evaluation = f"sampled among {candidates} candidates" if candidates else "full ranking"
+        protocols = set(group.loc[group["status"] == "ok", "evaluation"].dropna())
+        evaluation = (f"sampled among {candidates} candidates" if candidates
+                      else "rating prediction" if protocols == {"rating"} else "full ranking")
         title = f"{dataset} · {protocol} {_params_text(params)} · {evaluation}"
         out.append(Board(title, table, chosen, main, devices, higher))
     return out
