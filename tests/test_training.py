@@ -75,3 +75,24 @@ def test_train_config_rejects_unknown_and_bad_values() -> None:
         TrainConfig.from_mapping({"epoch": 3})
     with pytest.raises(ConfigError, match="optimizer 'adamx'"):
         TrainConfig.from_mapping({"optimizer": "adamx"})
+
+
+def test_learning_rate_schedules() -> None:
+    from recbench.train.config import learning_rate_schedule
+
+    cfg = TrainConfig.from_mapping({"epochs": 10, "learning_rate": 0.1, "schedule": "cosine", "warmup_epochs": 2})
+    lr = learning_rate_schedule(cfg, steps_per_epoch=5)
+    assert float(lr(0)) == 0.0 and float(lr(5)) == pytest.approx(0.05)  # half-way through warm-up
+    assert float(lr(10)) == pytest.approx(0.1) and float(lr(50)) == pytest.approx(0.0, abs=1e-7)
+    exp = learning_rate_schedule(TrainConfig.from_mapping({"learning_rate": 1.0, "schedule": "exponential",
+                                                           "decay_rate": 0.5}), steps_per_epoch=4)
+    assert float(exp(8)) == pytest.approx(0.25)
+    with pytest.raises(ConfigError, match="schedule 'step'"):
+        TrainConfig.from_mapping({"schedule": "step"})
+
+
+def test_sgd_with_a_schedule_trains_through_the_host_loop(split) -> None:
+    cfg = TrainConfig(epochs=3, batch_size=512, optimizer="sgd", momentum=0.9, learning_rate=0.5,
+                      schedule="linear", warmup_epochs=1, eval_every=0)
+    outcome = train(MFBPR(split.train.n_users, split.train.n_items, dim=8, seed=0), "pairwise", split, cfg, 0)
+    assert outcome.epochs == 3 and all(np.isfinite(outcome.losses))

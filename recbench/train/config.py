@@ -10,6 +10,7 @@ from typing import Any
 from recbench.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "sgd")
+SCHEDULES = ("constant", "cosine", "linear", "exponential")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,10 @@ class TrainConfig:
         early_stopping_metric: validation metric, e.g. ``ndcg@10``.
         time_budget_s: stop training after this many seconds (checked between epochs); None: no limit.
         exclude_positive_negatives: resample sampled negatives that are the user's training items.
+        schedule: learning-rate schedule over the run's steps: ``constant``, ``cosine`` (decay to 0),
+            ``linear`` (decay to 0) or ``exponential`` (``decay_rate`` per epoch).
+        warmup_epochs: linear warm-up from 0 over this many epochs (any schedule).
+        decay_rate: the per-epoch factor of the ``exponential`` schedule.
     """
 
     epochs: int = 30
@@ -41,6 +46,9 @@ class TrainConfig:
     early_stopping_metric: str = "ndcg@10"
     time_budget_s: float | None = None
     exclude_positive_negatives: bool = True
+    schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    decay_rate: float = 0.9
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "training") -> TrainConfig:
@@ -49,6 +57,8 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{where}: unknown training settings {unknown}; known: {sorted(known)}")
         cfg = cls(**values)
+        if cfg.schedule not in SCHEDULES:
+            raise ConfigError(f"{where}: schedule {cfg.schedule!r} is not one of {', '.join(SCHEDULES)}")
         if cfg.optimizer not in OPTIMIZERS:
             raise ConfigError(f"{where}: optimizer {cfg.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
         for name in ("epochs", "batch_size"):
@@ -62,14 +72,36 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def make_optimizer(cfg: TrainConfig) -> Any:
-    """The optax transformation named by ``cfg``."""
+def learning_rate_schedule(cfg: TrainConfig, steps_per_epoch: int) -> Any:
+    """An optax schedule (step -> learning rate) for ``cfg`` over ``cfg.epochs`` epochs."""
     import optax
 
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+    rest = max(1, total - warmup)
+    if cfg.schedule == "cosine":
+        main = optax.cosine_decay_schedule(cfg.learning_rate, rest)
+    elif cfg.schedule == "linear":
+        main = optax.linear_schedule(cfg.learning_rate, 0.0, rest)
+    elif cfg.schedule == "exponential":
+        main = optax.exponential_decay(cfg.learning_rate, steps_per_epoch, cfg.decay_rate)
+    else:
+        main = optax.constant_schedule(cfg.learning_rate)
+    if warmup <= 0:
+        return main
+    return optax.join_schedules([optax.linear_schedule(0.0, cfg.learning_rate, warmup), main], [warmup])
+
+
+def make_optimizer(cfg: TrainConfig, steps_per_epoch: int = 1) -> Any:
+    """The optax transformation named by ``cfg``, with its learning-rate schedule."""
+    import optax
+
+    lr = cfg.learning_rate if cfg.schedule == "constant" and cfg.warmup_epochs <= 0 else \
+        learning_rate_schedule(cfg, steps_per_epoch)
     if cfg.optimizer == "adam":
-        return optax.adam(cfg.learning_rate)
+        return optax.adam(lr)
     if cfg.optimizer == "adamw":
-        return optax.adamw(cfg.learning_rate, weight_decay=cfg.weight_decay)
+        return optax.adamw(lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adagrad":
-        return optax.adagrad(cfg.learning_rate)
-    return optax.sgd(cfg.learning_rate, momentum=cfg.momentum or None)
+        return optax.adagrad(lr)
+    return optax.sgd(lr, momentum=cfg.momentum or None)

@@ -111,7 +111,7 @@ def make_epoch(graphdef: Any, tx: optax.GradientTransformation, sample: BatchSam
 def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, validate: Validator | None) -> TrainOutcome:
     """Compile the epoch once (timed apart), then run epochs with validation and early stopping."""
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    tx = make_optimizer(cfg)
+    tx = make_optimizer(cfg, plan.steps_per_epoch)
     opt_state = tx.init(params)
     key = jax.random.key(seed)
     outcome = TrainOutcome(model=model)
