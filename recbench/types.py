@@ -20,7 +20,7 @@ MetricKind = Literal["ranking", "rating", "beyond-accuracy"]
 #: Training families the host can own the loop of (see DESIGN.md). A model declares one.
 FAMILIES: tuple[str, ...] = ("rating", "pointwise", "pairwise", "listwise", "sequential", "closed_form")
 #: Families whose host loop exists in this version.
-IMPLEMENTED_FAMILIES: tuple[str, ...] = ("pairwise", "closed_form")
+IMPLEMENTED_FAMILIES: tuple[str, ...] = FAMILIES
 
 
 @dataclass(frozen=True, slots=True)

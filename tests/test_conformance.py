@@ -55,3 +55,30 @@ def test_pop_fails_the_checkerboard_so_the_check_has_teeth() -> None:
 class TestMLP(ModelPluginTests):
     model_name = "mlp"
     training = FAST
+
+
+class TestMultDAE(ModelPluginTests):
+    model_name = "multdae"
+    training = {"epochs": 40, "learning_rate": 1e-2, "eval_every": 0}
+
+
+class TestMultVAE(ModelPluginTests):
+    model_name = "multvae"
+    training = {"epochs": 40, "learning_rate": 1e-2, "eval_every": 0}
+
+
+class TestGRU4Rec(ModelPluginTests):
+    """Sequential models are checked on leave-one-out (the suite picks it for the family)."""
+
+    model_name = "gru4rec"
+    training = {"epochs": 20, "learning_rate": 5e-3, "eval_every": 0}
+
+
+class TestLSTM(ModelPluginTests):
+    model_name = "lstm"
+    training = {"epochs": 20, "learning_rate": 5e-3, "eval_every": 0}
+
+
+class TestCDAE(ModelPluginTests):
+    model_name = "cdae"
+    training = {"epochs": 40, "eval_every": 0}

@@ -1,0 +1,24 @@
+"""Small building blocks shared by the listwise and sequential built-in models."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def dropout(x: jax.Array, rate: float, key: jax.Array | None) -> jax.Array:
+    """Inverted dropout with an explicit key; identity when ``key`` is None (scoring) or ``rate`` is 0.
+
+    Models take the key from their batch (the family planners put one there), because the host's
+    training loop does not advance RNG state kept inside the model.
+    """
+    if key is None or rate <= 0.0:
+        return x
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), x.dtype))
+
+
+def l2_normalize_rows(x_BxI: jax.Array, eps: float = 1e-12) -> jax.Array:
+    """Rows scaled to unit Euclidean norm (all-zero rows stay zero), as ``tf.nn.l2_normalize``."""
+    norm_B1 = jnp.sqrt(jnp.maximum(jnp.sum(x_BxI * x_BxI, axis=-1, keepdims=True), eps))
+    return x_BxI / norm_B1
