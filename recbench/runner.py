@@ -151,13 +151,16 @@ class Runner:
         return int(run_key, 16) % count == index
 
     def run_key(self, choice: DatasetChoice, model: ModelChoice, seed: int) -> str:
+        """Hash of what defines a run: the dataset choice, protocol, model with its *effective* config
+        and training settings (defaults merged, so changing a default is a new run), seed, metrics."""
         spec = self.host.dataset(choice.name).spec
         protocol = choice.protocol or spec.default_protocol
+        model_spec = self.host.model(model.name).spec
         return stable_hash({
-            "dataset": [self.host.dataset(choice.name).spec.version, choice.key()],
+            "dataset": [spec.version, choice.key()],
             "protocol": [protocol, self.host.splitter(protocol).spec.version],
-            "model": [model.name, self.host.model(model.name).spec.version, dict(model.config),
-                      {**self.sweep.training, **model.training}],
+            "model": [model.name, model_spec.version, {**model_spec.default_config, **model.config},
+                      {**model_spec.default_training, **self.sweep.training, **model.training}],
             "seed": seed,
             "metrics": list(self.sweep.metrics),
         })

@@ -253,3 +253,17 @@ def test_rating_metrics_rank_lower_first_and_skip_models_without_predict(tmp_pat
 
     (board,) = boards(list(records.values()), ["rmse", "ndcg@10"])
     assert board.table.loc[0, "model"] == "biased_mf" and board.higher_is_better["rmse"] is False
+
+
+def test_run_key_changes_with_an_effective_default(tmp_path: Path) -> None:
+    import dataclasses
+
+    host = PluginHost(autoload=False)
+    runner = Runner(host, _sweep(tmp_path, [{"name": "mf_bpr"}]), progress=None)
+    choice, model = runner.sweep.datasets[0], runner.sweep.models[0]
+    key = runner.run_key(choice, model, 0)
+    spec = host.model("mf_bpr").spec
+    changed = dataclasses.replace(spec, default_config={**spec.default_config, "dim": 7})
+    host._index["models"]["mf_bpr"] = dataclasses.replace(host._index["models"]["mf_bpr"], spec=changed)
+    assert runner.run_key(choice, model, 0) != key
+    assert runner.run_key(choice, dataclasses.replace(model, config={"dim": 7}), 0) == runner.run_key(choice, model, 0)

@@ -3,48 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
-from recbench.types import ModelContext, ModelSpec
+from recbench.builtin.models.lazy import lazy_builder
+from recbench.types import ModelSpec
 
 _LIANG = ("D. Liang, R. G. Krishnan, M. D. Hoffman, T. Jebara. Variational Autoencoders for Collaborative "
           "Filtering. WWW 2018.")
-
-
-def _build_multdae(ctx: ModelContext) -> Any:
-    from recbench.builtin.models.autoencoders import MultDAE
-
-    return MultDAE(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
-
-
-def _build_multvae(ctx: ModelContext) -> Any:
-    from recbench.builtin.models.autoencoders import MultVAE
-
-    return MultVAE(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
-
-
-def _build_cdae(ctx: ModelContext) -> Any:
-    from recbench.builtin.models.autoencoders import CDAE
-
-    return CDAE(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
-
-
-def _build_gru4rec(ctx: ModelContext) -> Any:
-    from recbench.builtin.models.sequence_models import GRU4Rec
-
-    return GRU4Rec(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
-
-
-def _build_lstm(ctx: ModelContext) -> Any:
-    from recbench.builtin.models.sequence_models import LSTMRec
-
-    return LSTMRec(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
-
-
-def _build_sasrec(ctx: ModelContext) -> Any:
-    from recbench.builtin.models.sequence_models import SASRec
-
-    return SASRec(ctx.n_users, ctx.n_items, seed=ctx.seed, **ctx.config)
 
 
 _AE_TRAINING = {"epochs": 200, "batch_size": 500, "learning_rate": 1e-3, "optimizer": "adam"}
@@ -57,7 +20,7 @@ def specs() -> Iterator[ModelSpec]:
         version="1",
         family="listwise",
         description="denoising autoencoder over user rows, multinomial likelihood (Mult-DAE)",
-        build=_build_multdae,
+        build=lazy_builder("recbench.builtin.models.autoencoders:MultDAE"),
         default_config={"hidden": [], "latent": 200, "dropout": 0.5, "l2": 0.01 / 500},
         default_training=_AE_TRAINING,
         paper=_LIANG,
@@ -67,7 +30,7 @@ def specs() -> Iterator[ModelSpec]:
         version="1",
         family="listwise",
         description="variational autoencoder over user rows, multinomial likelihood, annealed KL (Mult-VAE^PR)",
-        build=_build_multvae,
+        build=lazy_builder("recbench.builtin.models.autoencoders:MultVAE"),
         default_config={"hidden": [600], "latent": 200, "dropout": 0.5, "anneal_cap": 0.2,
                         "total_anneal_steps": 200_000, "l2": 0.0},
         default_training=_AE_TRAINING,
@@ -78,7 +41,7 @@ def specs() -> Iterator[ModelSpec]:
         version="1",
         family="listwise",
         description="collaborative denoising autoencoder with a user input node, logistic loss on sampled negatives (CDAE)",
-        build=_build_cdae,
+        build=lazy_builder("recbench.builtin.models.autoencoders:CDAE"),
         default_config={"dim": 50, "corruption": 0.2, "l2": 1e-5, "negative_ratio": 5.0},
         default_training={**_AE_TRAINING, "learning_rate": 1e-2},  # at 1e-3 it sits at popularity for 30+ epochs
         paper="Y. Wu, C. DuBois, A. X. Zheng, M. Ester. Collaborative Denoising Auto-Encoders for Top-N "
@@ -89,7 +52,7 @@ def specs() -> Iterator[ModelSpec]:
         version="1",
         family="sequential",
         description="GRU over the time-ordered history, full softmax cross-entropy on the next item",
-        build=_build_gru4rec,
+        build=lazy_builder("recbench.builtin.models.sequence_models:GRU4Rec"),
         default_config={"dim": 64, "hidden": 100, "dropout": 0.25, "max_len": 50, "loss": "softmax",
                         "n_sampled": 256},
         default_training=_SEQ_TRAINING,
@@ -101,7 +64,7 @@ def specs() -> Iterator[ModelSpec]:
         version="1",
         family="sequential",
         description="GRU4Rec's architecture with an LSTM cell, full softmax cross-entropy on the next item",
-        build=_build_lstm,
+        build=lazy_builder("recbench.builtin.models.sequence_models:LSTMRec"),
         default_config={"dim": 64, "hidden": 100, "dropout": 0.25, "max_len": 50, "loss": "softmax",
                         "n_sampled": 256},
         default_training=_SEQ_TRAINING,
@@ -113,7 +76,7 @@ def specs() -> Iterator[ModelSpec]:
         version="1",
         family="sequential",
         description="causal self-attention over the history, BCE with one sampled negative per position",
-        build=_build_sasrec,
+        build=lazy_builder("recbench.builtin.models.sequence_models:SASRec"),
         default_config={"dim": 50, "n_blocks": 2, "n_heads": 1, "dropout": 0.2, "max_len": 50},
         default_training=_SEQ_TRAINING,
         paper="W.-C. Kang, J. McAuley. Self-Attentive Sequential Recommendation. ICDM 2018.",
