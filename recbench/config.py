@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -105,12 +107,44 @@ def _dataset(value: Any, where: str) -> DatasetChoice:
                          dict(t.get("protocol_params", {})), steps, dict(t.get("candidates", {})), cold_start)
 
 
-def _model(value: Any, where: str) -> ModelChoice:
+def _models(value: Any, where: str) -> list[ModelChoice]:
+    """One model entry; with ``search`` it expands to one choice per trial (grid or random).
+
+    ``search = { l2 = [1e-4, 1e-3], "training.learning_rate" = [1e-3, 1e-2] }`` searches model config
+    keys and (prefixed ``training.``) host training settings; ``search_mode = "random"`` with
+    ``trials = N`` samples N distinct combinations (seeded by ``search_seed``, default 0). The
+    leaderboard selects each seed's trial by the validation value of the ranking metric.
+    """
     t = _table(value, where)
-    unknown = set(t) - {"name", "config", "training"}
+    known = {"name", "config", "training", "search", "search_mode", "trials", "search_seed"}
+    unknown = set(t) - known
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: name, config, training")
-    return ModelChoice(str(t["name"]).lower(), dict(t.get("config", {})), dict(t.get("training", {})))
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {', '.join(sorted(known))}")
+    base = ModelChoice(str(t["name"]).lower(), dict(t.get("config", {})), dict(t.get("training", {})))
+    space = t.get("search")
+    if not space:
+        return [base]
+    if not isinstance(space, Mapping) or not all(isinstance(v, list) and v for v in space.values()):
+        raise ConfigError(f"{where}: search must map parameters to non-empty lists, e.g. {{ l2 = [1e-4, 1e-3] }}")
+    keys = sorted(space)
+    combos = list(itertools.product(*(space[k] for k in keys)))
+    mode = t.get("search_mode", "grid")
+    if mode == "random":
+        trials = int(t.get("trials", 10))
+        rng = random.Random(int(t.get("search_seed", 0)))
+        combos = rng.sample(combos, min(trials, len(combos)))
+    elif mode != "grid":
+        raise ConfigError(f"{where}: search_mode {mode!r} must be grid or random")
+    out = []
+    for combo in combos:
+        config, training = dict(base.config), dict(base.training)
+        for key, value in zip(keys, combo, strict=True):
+            if key.startswith("training."):
+                training[key.removeprefix("training.")] = value
+            else:
+                config[key] = value
+        out.append(ModelChoice(base.name, config, training))
+    return out
 
 
 def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") -> SweepConfig:
@@ -127,7 +161,7 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
     return SweepConfig(
         name=str(data.get("name", "sweep")),
         datasets=tuple(_dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(data["datasets"])),
-        models=tuple(_model(m, f"{where}: models[{i}]") for i, m in enumerate(data["models"])),
+        models=tuple(c for i, m in enumerate(data["models"]) for c in _models(m, f"{where}: models[{i}]")),
         seeds=tuple(dict.fromkeys(int(s) for s in seeds)),
         metrics=metrics,
         out=str(data.get("out", "recbench-results")),

@@ -45,7 +45,7 @@ def test_formats_escape_and_parse() -> None:
     data = json.loads(render(records, ["ndcg@10"], "json"))
     assert data[0]["rows"][0]["model"] == "<script>" and data[0]["main_metric"] == "ndcg@10"
     csv = render(records, ["ndcg@10"], "csv")
-    assert csv.splitlines()[0].startswith("model,n,runs,ndcg@10")
+    assert csv.splitlines()[0].startswith("model,n,trials,runs,ndcg@10")
     latex = render(records, ["ndcg@10"], "latex")
     assert "\\textbf{0.3000}" in latex and "\\begin{tabular}" in latex
 
@@ -63,3 +63,24 @@ def test_significance_against_the_best_from_stored_per_user_values(tmp_path: Pat
     table = board.table.set_index("model")
     assert board.table.loc[0, "model"] == "mf_bpr" and np.isnan(table.loc["mf_bpr", "p (t-test)"])
     assert table.loc["pop", "p (t-test)"] < 0.01 and table.loc["pop", "p (Wilcoxon)"] < 0.01
+
+
+def test_search_expands_and_the_leaderboard_selects_on_validation(tmp_path: Path) -> None:
+    from recbench.config import sweep_from_mapping as sweep_of
+
+    sweep = sweep_of({
+        "name": "t", "seeds": [0], "metrics": ["ndcg@10"], "out": str(tmp_path / "out"),
+        "datasets": [{"name": "synthetic", "params": {"n_users": 300, "n_items": 200, "mean_per_user": 25}}],
+        "models": [{"name": "mf_bpr", "config": {"dim": 16}, "training": {"epochs": 30, "eval_every": 5},
+                    "search": {"l2": [1e-4, 5e-3], "training.learning_rate": [1e-4, 2e-2]}}],
+    })
+    assert len(sweep.models) == 4 and {m.training["learning_rate"] for m in sweep.models} == {1e-4, 2e-2}
+    records = Runner(PluginHost(autoload=False), sweep, progress=None).run().records
+    (board,) = boards(records, ["ndcg@10"])
+    row = board.table.iloc[0]
+    assert row["trials"] == 4 and row["n"] == 1
+    chosen = max(records, key=lambda r: r.validation["ndcg@10"])
+    assert row["ndcg@10"] == pytest.approx(chosen.metrics["ndcg@10"])  # the validation winner's test value
+    random_sweep = sweep_of({"name": "t", "seeds": [0], "datasets": ["synthetic"], "models": [
+        {"name": "mf_bpr", "search": {"l2": [1, 2, 3, 4, 5]}, "search_mode": "random", "trials": 3}]})
+    assert len(random_sweep.models) == 3 and len({m.config["l2"] for m in random_sweep.models}) == 3

@@ -55,6 +55,8 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
             "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
             "evaluation": evaluation,
         }
+        row["config_hash"] = r.model.get("config_hash", "") + ":" + json.dumps(r.model.get("training", {}), sort_keys=True, default=str)
+        row.update({f"v:{k}": v for k, v in r.validation.items()})
         row.update({f"m:{k}": v for k, v in r.metrics.items()})
         row.update({f"t:{k}": r.throughput.get(k) for k in THROUGHPUT_COLUMNS})
         rows.append(row)
@@ -79,9 +81,12 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
         seeds_expected = group.groupby("model")["seed"].nunique().max()
         rows = []
         for model, runs in group.groupby("model", sort=False):
+            n_trials = runs["config_hash"].nunique()
+            runs = _select_trials(runs, main, higher.get(main, True)) if n_trials > 1 else runs
             ok = runs[runs["status"] == "ok"]
             complete = ok["seed"].nunique() == seeds_expected
-            row: dict[str, object] = {"model": model, "n": int(len(ok)), "runs": f"{len(ok)}/{len(runs)} ok"}
+            row: dict[str, object] = {"model": model, "n": int(len(ok)), "trials": int(n_trials),
+                                      "runs": f"{len(ok)}/{len(runs)} ok"}
             for m in chosen:
                 values = pd.to_numeric(ok.get(f"m:{m}"), errors="coerce").dropna() if complete else pd.Series([], dtype=float)
                 row[f"{m}"] = values.mean() if len(values) else np.nan
@@ -119,6 +124,20 @@ def _directions(records: Sequence[RunRecord], group: pd.DataFrame) -> dict[str, 
             for name, higher in record.evaluation.get("higher_is_better", {}).items():
                 out.setdefault(name, bool(higher))
     return out
+
+
+def _select_trials(runs: pd.DataFrame, main: str | None, higher: bool) -> pd.DataFrame:
+    """Per seed, the trial (configuration) with the best *validation* value of ``main``; test
+    values are never looked at. Seeds without a validated ok trial keep their failed rows."""
+    column = f"v:{main}"
+    if main is None or column not in runs:
+        return runs.iloc[0:0]
+    ok = runs[(runs["status"] == "ok") & runs[column].notna()]
+    if ok.empty:
+        return runs.drop_duplicates("seed")
+    best = ok.sort_values([column, "config_hash"], ascending=[not higher, True], kind="stable").groupby("seed").head(1)
+    missing = runs[~runs["seed"].isin(best["seed"])].drop_duplicates("seed")
+    return pd.concat([best, missing])
 
 
 def _params_text(params: str) -> str:
@@ -178,6 +197,8 @@ def display_table(board: Board, bold: Callable[[str], str]) -> pd.DataFrame:
     """Formatted strings: mean ± std merged, best mean in bold, throughput labelled with the device."""
     table = board.table.copy()
     shown = pd.DataFrame({"rank": range(1, len(table) + 1), "model": table["model"], "n": table["n"]})
+    if (table["trials"] > 1).any():
+        shown["trials"] = table["trials"]
     for m in board.metrics:
         cells = []
         higher = board.higher_is_better.get(m, True)
