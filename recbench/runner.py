@@ -254,7 +254,9 @@ class Runner:
         eval_compile_before = evaluator.compile_seconds
         try:
             cfg = TrainConfig.from_mapping(training_values, where=f"model {spec.name!r} training")
+            build_start = time.perf_counter()
             model = spec.build(_model_context(data, config, seeds.init))
+            build_seconds = time.perf_counter() - build_start
             validate = evaluator.validator(cfg.early_stopping_metric, model)
             trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
             valid_means = evaluator.evaluate(trained.model, "valid").means if evaluator.has_valid else {}
@@ -277,7 +279,9 @@ class Runner:
                 training={"epochs": trained.epochs, "best_epoch": trained.best_epoch,
                           "stopped_by": trained.stopped_by, "losses": trained.losses,
                           "validation_curve": trained.validation},
-                throughput={"train_compile_s": trained.compile_seconds,
+                throughput={"build_s": build_seconds,
+                            "validation_s": trained.validation_seconds,
+                            "train_compile_s": trained.compile_seconds,
                             "train_seconds": trained.train_seconds,
                             "train_examples": trained.examples,
                             "train_examples_per_s": trained.examples_per_second,

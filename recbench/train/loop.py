@@ -48,6 +48,7 @@ class TrainOutcome:
     validation: list[tuple[int, float]] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_by: str = "max_epochs"
+    validation_seconds: float = 0.0
 
     @property
     def examples_per_second(self) -> float:
@@ -136,7 +137,9 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
                 hint="lower the learning rate or raise regularisation",
             )
         if validate is not None and cfg.eval_every and epoch % cfg.eval_every == 0:
+            start = time.perf_counter()
             value = validate(nnx.merge(graphdef, params, rest))
+            outcome.validation_seconds += time.perf_counter() - start
             outcome.validation.append((epoch, value))
             if value > best_value:
                 best_value, stale, outcome.best_epoch = value, 0, epoch
