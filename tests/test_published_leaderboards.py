@@ -14,7 +14,7 @@ LEADERBOARDS = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glo
 
 
 def test_there_are_published_leaderboards() -> None:
-    assert {p.stem for p in LEADERBOARDS} >= {"quickstart", "ml-100k-rating"}
+    assert {p.stem for p in LEADERBOARDS} >= {"quickstart", "ml-100k", "ml-100k-rating", "ml-100k-sequential"}
 
 
 @pytest.mark.parametrize("config", LEADERBOARDS, ids=lambda p: p.stem)
@@ -47,3 +47,18 @@ def test_sanity_bars_hold_in_the_published_tables() -> None:
     for r in quick.records():
         ndcg[r.model["name"]].append(r.metrics["ndcg@10"])
     assert min(ndcg["mf_bpr"]) > 2 * max(ndcg["pop"])
+
+
+def test_ml100k_ranking_sanity_bars() -> None:
+    """Issue bars on ml-100k (random holdout, k=10): mf_bpr ndcg@10 >= 0.40 and precision@10 >= 0.35;
+    ease, itemknn and multvae in the same range; pop clearly below all of them."""
+    store = ResultStore(Path(load_sweep(next(p for p in LEADERBOARDS if p.stem == "ml-100k")).out))
+    mean: dict[str, dict[str, list[float]]] = {}
+    for r in store.records():
+        for metric, value in r.metrics.items():
+            mean.setdefault(r.model["name"], {}).setdefault(metric, []).append(value)
+    avg = {m: {k: sum(v) / len(v) for k, v in ms.items()} for m, ms in mean.items()}
+    assert avg["mf_bpr"]["ndcg@10"] >= 0.40 and avg["mf_bpr"]["precision@10"] >= 0.35
+    for model in ("ease", "itemknn", "multvae"):
+        assert avg[model]["ndcg@10"] >= 0.40
+        assert avg[model]["ndcg@10"] > avg["pop"]["ndcg@10"] + 0.1
