@@ -55,6 +55,11 @@ class MF(_RatingFactors):
     Defaults: the papers fix no hyperparameters; dim=32, l2=10, init_std=0.1 with Adam (lr 2e-3,
     batch 1024, 40 epochs; the catalogue's spec) give test RMSE 0.94-0.95 on ml-100k with a per-user
     80/20 random holdout (biased MF: ~0.91).
+
+    Top-N ranking: this is a rating predictor, trained only on observed ratings, so it ranks by
+    predicted rating and does not learn which items a user would choose to rate. It therefore does
+    not beat ``pop`` on implicit top-N protocols (leaderboards/ml-100k: ndcg@10 far below pop's);
+    use it for rating prediction (RMSE/MAE) or as the rating baseline, not as a top-N recommender.
     """
 
     def __init__(self, n_users: int, n_items: int, *, dim: int = 32, l2: float = 10.0, init_std: float = 0.1,
@@ -94,6 +99,9 @@ class BiasedMF(_RatingFactors):
     N(0, init_std^2). The paper fixes no hyperparameters; Surprise's SVD uses dim=100, l2=0.02 with
     plain SGD. Defaults here (dim=64, l2=0.1, init_std=0.1, Adam lr 2e-3, batch 1024, 30 epochs; the
     catalogue's spec) reach test RMSE ~0.91 on ml-100k with a per-user 80/20 random holdout.
+
+    Top-N ranking: as for :class:`MF`, a rating predictor ranks by predicted rating (favouring
+    rarely rated, highly rated items), so it does not beat ``pop`` on implicit top-N protocols.
     """
 
     def __init__(self, n_users: int, n_items: int, *, dim: int = 64, l2: float = 0.1, init_std: float = 0.1,
