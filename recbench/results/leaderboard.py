@@ -110,7 +110,7 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
         protocols = set(group.loc[group["status"] == "ok", "evaluation"].dropna())
         evaluation = (f"sampled among {candidates} candidates" if candidates
                       else "rating prediction" if protocols == {"rating"} else "full ranking")
-        title = f"{dataset} · {protocol} {_params_text(params)} · {evaluation}"
+        title = f"{dataset} · {' '.join(filter(None, (protocol, _params_text(params))))} · {evaluation}"
         out.append(Board(title, table, chosen, main, devices, higher))
     return out
 
