@@ -33,3 +33,12 @@ class TrainingError(RecbenchError):
 
 class DivergedError(TrainingError):
     """The loss became NaN or Inf. The run is recorded as ``diverged``."""
+
+
+def describe_exception(exc: BaseException, with_hint: bool = False) -> str:
+    """One line for a report: our own errors as their message, others prefixed with their type."""
+    text = " ".join(str(exc).split())
+    if not isinstance(exc, RecbenchError):
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    hint = getattr(exc, "hint", None)
+    return f"{text} (hint: {hint})" if with_hint and hint else text

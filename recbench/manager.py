@@ -14,7 +14,7 @@ from typing import Any, Generic
 import pluggy
 
 from recbench import hookspecs
-from recbench.errors import PluginError
+from recbench.errors import PluginError, describe_exception
 from recbench.types import DatasetSpec, MetricSpec, ModelSpec, Registered, SpecT, SplitterSpec
 
 ENTRY_POINT_GROUP = "recbench"
@@ -114,7 +114,7 @@ class PluginHost:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a third party's bug must not take the host down
-                self.load_failures.append(LoadFailure(ep.name, dist, version, _one_line(exc)))
+                self.load_failures.append(LoadFailure(ep.name, dist, version, describe_exception(exc)))
                 continue
             if self._pm.is_registered(plugin):
                 continue
@@ -137,7 +137,7 @@ class PluginHost:
             except Exception as exc:
                 if dist == BUILTIN_DISTRIBUTION:
                     raise
-                self.load_failures.append(LoadFailure(impl.plugin_name, dist, version, _one_line(exc)))
+                self.load_failures.append(LoadFailure(impl.plugin_name, dist, version, describe_exception(exc)))
                 continue
             for spec in specs:
                 _check_spec(spec, info, impl.plugin_name, dist)
@@ -189,7 +189,7 @@ class PluginHost:
             try:
                 impl.function(record=record)
             except Exception as exc:
-                warnings.append(f"recbench_run_finished of plugin {impl.plugin_name!r} raised: {_one_line(exc)}")
+                warnings.append(f"recbench_run_finished of plugin {impl.plugin_name!r} raised: {describe_exception(exc)}")
         return warnings
 
 
@@ -217,8 +217,3 @@ def _unknown(label: str, name: str, known: list[str]) -> str:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     guess = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return f"unknown {label} {name!r}{guess} Known: {', '.join(known) or '(none)'}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -17,7 +17,7 @@ from recbench.config import DatasetChoice, ModelChoice, SweepConfig
 from recbench.data.files import dataset_context
 from recbench.data.interactions import Interactions
 from recbench.data.split import Split
-from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError
+from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError, describe_exception
 from recbench.evaluate.metric_names import parse_metric
 from recbench.manager import PluginHost
 from recbench.results.record import RunRecord, stable_hash
@@ -52,13 +52,6 @@ class SweepOutcome:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    hint = getattr(exc, "hint", None)
-    body = text if isinstance(exc, RecbenchError) else f"{type(exc).__name__}: {text}"
-    return f"{body} (hint: {hint})" if hint else body
 
 
 class Runner:
@@ -106,7 +99,7 @@ class Runner:
             try:
                 data = self._load(choice)
             except RecbenchError as exc:
-                outcome.errors.append(f"dataset {choice.name!r}: {_one_line(exc)}")
+                outcome.errors.append(f"dataset {choice.name!r}: {describe_exception(exc, with_hint=True)}")
                 self._say(f"dataset {choice.name!r} could not be loaded; its runs are skipped (error at the end)")
                 done += len(self.sweep.seeds) * len(self.sweep.models)
                 continue
@@ -129,7 +122,7 @@ class Runner:
                             split = self._split(choice, data, seeds.split, seed)
                             evaluator = self._evaluator(choice, split)
                     except RecbenchError as exc:
-                        outcome.errors.append(f"dataset {choice.name!r} seed {seed}: {_one_line(exc)}")
+                        outcome.errors.append(f"dataset {choice.name!r} seed {seed}: {describe_exception(exc, with_hint=True)}")
                         self._say(f"{label}: the split failed; this seed's runs are skipped (error at the end)")
                         break
                     record = self._run_one(key, choice, data, split, evaluator, model_choice, seed, seeds)
@@ -274,7 +267,7 @@ class Runner:
                                                  for r in self.metric_refs},
                             "n_users_without_targets": result.n_users_without_targets,
                             "masked": list(split.parts().keys() - {"test"}), "ties": "lower item index first",
-                            "cold_start": choice.cold_start, **_cold_counts(split),
+                            "cold_start": choice.cold_start, **evaluator.cold_counts,
                             "per_user_file": f"per_user/{key}.npz"},
                 training={"epochs": trained.epochs, "best_epoch": trained.best_epoch,
                           "stopped_by": trained.stopped_by, "losses": trained.losses,
@@ -298,7 +291,7 @@ class Runner:
             return record
         except Exception as exc:  # isolation: one run's failure is one status row
             status = "diverged" if isinstance(exc, DivergedError) else "error"
-            message = _one_line(exc)
+            message = describe_exception(exc, with_hint=True)
             if self.verbose:
                 traceback.print_exc()
             record = RunRecord(status=status, message=message, environment=self._environment_info(),
@@ -319,13 +312,6 @@ def _without_cold_rows(part: Interactions, train: Interactions) -> Interactions:
     known_user = train.user_counts() > 0
     known_item = train.item_counts() > 0
     return part.take(known_user[part.user_idx] & known_item[part.item_idx])
-
-
-def _cold_counts(split: Split) -> dict[str, int]:
-    from recbench.data.info import split_info
-
-    info = split_info(split)
-    return {k: v for k, v in info.items() if "cold" in k}
 
 
 def _model_context(data: Interactions, config: dict[str, Any], init_seed: int) -> Any:

@@ -84,3 +84,15 @@ def test_search_expands_and_the_leaderboard_selects_on_validation(tmp_path: Path
     random_sweep = sweep_of({"name": "t", "seeds": [0], "datasets": ["synthetic"], "models": [
         {"name": "mf_bpr", "search": {"l2": [1, 2, 3, 4, 5]}, "search_mode": "random", "trials": 3}]})
     assert len(random_sweep.models) == 3 and len({m.config["l2"] for m in random_sweep.models}) == 3
+
+
+def test_missing_per_user_values_leave_p_values_empty_not_a_crash(tmp_path: Path) -> None:
+    from recbench.errors import DataError
+    from recbench.results.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    with pytest.raises(DataError, match="per-user values missing"):
+        store.load_per_user("nope")
+    records = [_record("a", 0, 0.3), _record("b", 0, 0.2)]
+    (board,) = boards(records, ["ndcg@10"], per_user=lambda r: store.load_per_user(r.run_key))
+    assert np.isnan(board.table.loc[1, "p (t-test)"])

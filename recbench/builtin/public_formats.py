@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recbench.data.files import file_digest, locate, verify_pinned
+from recbench.data.files import locate, verify_pinned
 from recbench.data.interactions import Interactions
 from recbench.data.readers import read_delimited
 from recbench.data.split import TEST, TRAIN
@@ -137,9 +137,6 @@ def load_gowalla_lightgcn(ctx: DatasetContext) -> Interactions:
     return Interactions(users, items, int(users.max()) + 1, int(items.max()) + 1, fixed_part=part,
                         name="gowalla-lightgcn")
 
-
-__all__ = ["file_digest", "load_amazon_video_sasrec", "load_gowalla_lightgcn", "load_lastfm_hetrec",
-           "load_ml1m_afcfm", "load_ml_latest_small"]
 
 
 DEEPCF_LASTFM = {

@@ -79,6 +79,10 @@ class EvaluationSuite:
                 rating_plans["valid"] = plan_rating_eval(valid)
             self.rating = RatingEvaluator(rating_plans, split.train.n_users)
         self.has_valid = len(valid) > 0
+        from recbench.data.info import split_info
+
+        #: held-out users/items unseen in training, counted once per split for every record
+        self.cold_counts = {k: v for k, v in split_info(split).items() if "cold" in k}
 
     @property
     def compile_seconds(self) -> float:

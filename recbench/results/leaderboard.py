@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from recbench.errors import DataError
 from recbench.results.record import RunRecord
 from recbench.results.significance import align, holm, paired_tests
 
@@ -156,7 +157,10 @@ def _add_significance(table: pd.DataFrame, main: str, by_key: dict[str, RunRecor
         out = {}
         for key in keys:
             record = by_key[key]
-            arrays = per_user(record)
+            try:
+                arrays = per_user(record)
+            except DataError:  # no per-user values: this model gets no p-value, the table still renders
+                return {}
             if main not in arrays:
                 return {}
             out.update({(record.seed, int(u)): float(v) for u, v in zip(arrays["users"], arrays[main], strict=True)

@@ -62,8 +62,18 @@ class ResultStore:
                 raise DataError(f"{path}: not a readable run record ({exc})", hint="delete or restore that file") from exc
 
     def load_per_user(self, run_key: str) -> dict[str, np.ndarray]:
-        with np.load(self.per_user_dir / f"{run_key}.npz") as data:
-            return {k.replace("_at_", "@"): data[k] for k in data.files}
+        """The run's per-user values ({metric: values, "users": ...}).
+
+        Raises:
+            DataError: the file is missing or unreadable (naming it).
+        """
+        path = self.per_user_dir / f"{run_key}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k.replace("_at_", "@"): data[k] for k in data.files}
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: per-user values missing or unreadable ({exc})",
+                            hint="re-run that model with --rerun, or merge the store with its per_user/ folder") from exc
 
 
 def merge_stores(target: Path, sources: list[Path]) -> tuple[int, int]:

@@ -6,18 +6,15 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from recbench.builtin.models.neighbourhood import Fitted
 from recbench.data.interactions import Interactions
-
-
-class Statistic(nnx.Variable):
-    """A fitted, non-trainable quantity."""
 
 
 class Pop(nnx.Module):
     """Scores every item by its number of training interactions; ties go to the lower item index."""
 
     def __init__(self, n_items: int) -> None:
-        self.counts = Statistic(jnp.zeros((n_items,), jnp.float32))
+        self.counts = Fitted(jnp.zeros((n_items,), jnp.float32))
 
     def fit(self, train: Interactions) -> None:
         items = jnp.asarray(train.item_idx)
