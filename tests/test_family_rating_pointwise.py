@@ -186,6 +186,26 @@ def test_rating_evaluator_matches_numpy_on_random_predictions(small_synthetic) -
     assert clipped.evaluate(model, "test").means()["rmse"] == pytest.approx(np.sqrt((err**2).mean()), rel=1e-5)
 
 
+def test_rating_accuracy_matches_numpy_at_each_threshold(small_synthetic) -> None:
+    split = random_holdout(small_synthetic, {}, 0)
+    rng = np.random.default_rng(1)
+    table = rng.uniform(0, 6, (small_synthetic.n_users, small_synthetic.n_items)).astype(np.float32)
+    table[split.test.user_idx[:5], split.test.item_idx[:5]] = 4.0  # predictions exactly at a threshold count as >=
+    evaluator = RatingEvaluator({"test": plan_rating_eval(split.test, 97)}, small_synthetic.n_users,
+                                thresholds=[4, 3, 4])
+    result = evaluator.evaluate(_TablePredictor(table), "test")
+    pred = table[split.test.user_idx, split.test.item_idx]
+    users = np.unique(split.test.user_idx)
+    for t in (3, 4):
+        agree = (pred >= t) == (split.test.rating >= t)
+        name = f"rating_accuracy@{t}"
+        assert result.means()[name] == pytest.approx(agree.mean(), rel=1e-9)
+        assert np.array_equal(result.per_interaction[name], agree.astype(np.float32))
+        per_user = [agree[split.test.user_idx == u].mean() for u in users]  # a loop is fine in a test
+        np.testing.assert_allclose(result.per_user[name], per_user, rtol=1e-6)
+    assert 0.0 < result.means()["rating_accuracy@4"] < 1.0  # random predictions: neither all right nor all wrong
+
+
 def test_biased_mf_defaults_reach_rmse_094_on_ml100k(ml100k) -> None:
     """The sanity bar: RMSE <= 0.94 on ml-100k, per-user random 80/20 holdout, with the spec's defaults."""
     split = random_holdout(ml100k, {"test_fraction": 0.2, "valid_fraction": 0.0}, 0)

@@ -236,7 +236,7 @@ def test_cold_start_rows_are_counted_and_excluded_on_request(tmp_path: Path, dat
 
 def test_rating_metrics_rank_lower_first_and_skip_models_without_predict(tmp_path: Path, data_dir: Path) -> None:
     sweep = sweep_from_mapping({
-        "name": "t", "seeds": [0], "metrics": ["rmse", "ndcg@10"], "out": str(tmp_path / "out"),
+        "name": "t", "seeds": [0], "metrics": ["rmse", "ndcg@10", "rating_accuracy@4"], "out": str(tmp_path / "out"),
         "datasets": [{"name": "ml-100k", "protocol_params": {"test_fraction": 0.2, "valid_fraction": 0.1}}],
         "models": [{"name": "pop"}, {"name": "biased_mf", "training": {"epochs": 10, "eval_every": 2,
                                                                         "early_stopping_metric": "rmse"}}],
@@ -246,9 +246,11 @@ def test_rating_metrics_rank_lower_first_and_skip_models_without_predict(tmp_pat
     assert "rmse" not in records["pop"].metrics and "ndcg@10" in records["pop"].metrics
     mf = records["biased_mf"]
     assert 0.85 < mf.metrics["rmse"] < 1.0 and mf.validation["rmse"] > 0
+    # 55,375 of ml-100k's 100,000 ratings are 4+: a constant prediction scores about 0.554
+    assert 0.57 < mf.metrics["rating_accuracy@4"] < 0.9
     assert mf.training["validation_curve"] and all(v < 0 for _, v in mf.training["validation_curve"])  # -rmse
     per_user = runner.store.load_per_user(mf.run_key)
-    assert per_user["rmse"].shape == per_user["users"].shape
+    assert per_user["rmse"].shape == per_user["users"].shape == per_user["rating_accuracy@4"].shape
     from recbench.results.leaderboard import boards
 
     (board,) = boards(list(records.values()), ["rmse", "ndcg@10"])

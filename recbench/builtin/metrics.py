@@ -83,6 +83,9 @@ def recbench_metrics() -> Iterator[MetricSpec]:
                      needs_cutoff=False, description="root mean squared error of held-out ratings (per interaction)")
     yield MetricSpec(name="mae", version="1", fn=_rating_metric, kind="rating", higher_is_better=False,
                      needs_cutoff=False, description="mean absolute error of held-out ratings (per interaction)")
+    yield MetricSpec(name="rating_accuracy", version="1", fn=_rating_metric, kind="rating",
+                     description="share of held-out ratings whose prediction is on the right side of the "
+                                 "threshold T in rating_accuracy@T (r >= T vs r_hat >= T)")
     from recbench.builtin import beyond_metrics
 
     yield from beyond_metrics.specs()

@@ -8,6 +8,8 @@ users, all on the device. Padding rows are flagged invalid and contribute nothin
 Definitions (pinned):
     RMSE = sqrt(mean over held-out interactions of (r - r_hat)^2), MAE = mean of |r - r_hat|:
     interaction-weighted, the standard of the Netflix Prize and of rating benchmarks.
+    rating_accuracy@T = mean over held-out interactions of [r >= T] == [r_hat >= T]: the share of
+    predictions on the right side of the threshold T (e.g. "liked" as 4+ stars on a 1-5 scale).
     Per-user RMSE_u and MAE_u use the user's own held-out rows; they are kept for confidence
     intervals and paired tests, and their mean over users is *not* the (interaction-weighted) RMSE.
     Predictions are not clipped unless the evaluator is given ``clip=(low, high)``.
@@ -48,6 +50,15 @@ from recbench.data.interactions import Interactions
 from recbench.errors import ConfigError
 
 
+#: the thresholded rating accuracy metric: ``rating_accuracy@T``
+ACCURACY = "rating_accuracy"
+
+
+def accuracy_name(threshold: float) -> str:
+    """``rating_accuracy@4`` for 4.0: the metric reference a threshold is reported under."""
+    return f"{ACCURACY}@{threshold:g}"
+
+
 @dataclass(frozen=True, slots=True)
 class RatingPlan:
     """The rows of one evaluated part as padded device-ready batches. Shapes are static per plan.
@@ -69,6 +80,11 @@ class RatingPlan:
 
     def device_arrays(self) -> tuple[jax.Array, ...]:
         return tuple(jnp.asarray(a) for a in (self.users_NxB, self.items_NxB, self.ratings_NxB, self.valid_NxB))
+
+
+def n_batch_rows(plan: RatingPlan) -> int:
+    """Rows of the padded layout, real and padding."""
+    return int(plan.valid_NxB.size)
 
 
 def plan_rating_eval(target: Interactions, batch_rows: int = 8192) -> RatingPlan:
@@ -121,31 +137,42 @@ def has_predict(model: Any) -> bool:
     return callable(getattr(model, "predict", None))
 
 
-def make_rating_fn(graphdef: Any, n_users: int, clip: tuple[float, float] | None = None) -> Any:
+def make_rating_fn(graphdef: Any, n_users: int, clip: tuple[float, float] | None = None,
+                   thresholds: Sequence[float] = ()) -> Any:
     """A jitted ``(state, users_NxB, items_NxB, ratings_NxB, valid_NxB) -> dict`` of device arrays:
 
     ``squared_error_NxB``, ``absolute_error_NxB`` (0 on padding), and per user of the vocabulary
-    ``rmse_U``, ``mae_U``, ``count_U`` (users without rows get count 0 and 0 errors).
+    ``rmse_U``, ``mae_U``, ``count_U`` (users without rows get count 0 and 0 errors). For each
+    threshold ``t`` (static), ``agree_TxNxB`` is 1 where ``r >= t`` equals ``r_hat >= t`` (0 on
+    padding) and ``accuracy_TxU`` its per-user mean.
     """
+    thresholds_T = jnp.asarray(tuple(thresholds), dtype=jnp.float32).reshape(-1, 1)
 
-    def per_batch(state: Any, batch: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array]:
+    def per_batch(state: Any, batch: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array, jax.Array]:
         users_B, items_B, ratings_B, valid_B = batch
         pred_B = nnx.merge(graphdef, state).predict(users_B, items_B).astype(jnp.float32)
         if clip is not None:
             pred_B = jnp.clip(pred_B, clip[0], clip[1])
         err_B = jnp.where(valid_B, pred_B - ratings_B, 0.0)
-        return err_B**2, jnp.abs(err_B)
+        agree_TxB = (pred_B[None, :] >= thresholds_T) == (ratings_B[None, :] >= thresholds_T)
+        return err_B**2, jnp.abs(err_B), jnp.where(valid_B[None, :], agree_TxB, False).astype(jnp.float32)
 
     def run(state: Any, users_NxB: jax.Array, items_NxB: jax.Array, ratings_NxB: jax.Array,
             valid_NxB: jax.Array) -> dict[str, jax.Array]:
-        sq_NxB, abs_NxB = jax.lax.map(lambda b: per_batch(state, b), (users_NxB, items_NxB, ratings_NxB, valid_NxB))
+        sq_NxB, abs_NxB, agree_NxTxB = jax.lax.map(lambda b: per_batch(state, b),
+                                                   (users_NxB, items_NxB, ratings_NxB, valid_NxB))
         users_M = users_NxB.reshape(-1)
-        count_U = jax.ops.segment_sum(valid_NxB.reshape(-1).astype(jnp.float32), users_M, num_segments=n_users)
-        sq_U = jax.ops.segment_sum(sq_NxB.reshape(-1), users_M, num_segments=n_users)
-        abs_U = jax.ops.segment_sum(abs_NxB.reshape(-1), users_M, num_segments=n_users)
+
+        def per_user(values_NxB: jax.Array) -> jax.Array:
+            return jax.ops.segment_sum(values_NxB.reshape(-1), users_M, num_segments=n_users)
+
+        count_U = per_user(valid_NxB.astype(jnp.float32))
         denom_U = jnp.maximum(count_U, 1.0)
-        return {"squared_error_NxB": sq_NxB, "absolute_error_NxB": abs_NxB, "rmse_U": jnp.sqrt(sq_U / denom_U),
-                "mae_U": abs_U / denom_U, "count_U": count_U}
+        agree_TxNxB = jnp.moveaxis(agree_NxTxB, 1, 0)
+        return {"squared_error_NxB": sq_NxB, "absolute_error_NxB": abs_NxB,
+                "rmse_U": jnp.sqrt(per_user(sq_NxB) / denom_U), "mae_U": per_user(abs_NxB) / denom_U,
+                "count_U": count_U, "agree_TxNxB": agree_TxNxB,
+                "accuracy_TxU": jax.vmap(per_user)(agree_TxNxB) / denom_U}
 
     return jax.jit(run)
 
@@ -157,7 +184,8 @@ class RatingResult:
     Attributes:
         users: evaluated users (those with held-out rows), ascending.
         per_user: ``{"rmse": (U,), "mae": (U,)}`` aligned with ``users``.
-        per_interaction: ``{"squared_error": (n,), "absolute_error": (n,)}`` in the part's row order.
+        per_interaction: ``{"squared_error": (n,), "absolute_error": (n,)}`` in the part's row order,
+            plus ``"rating_accuracy@T"``: 1.0 where the prediction falls on the right side of T.
         seconds: steady-state device time (compilation excluded).
     """
 
@@ -168,11 +196,14 @@ class RatingResult:
     protocol: str = "rating"
 
     def means(self) -> dict[str, float]:
-        """Interaction-weighted RMSE and MAE (see the module docstring)."""
+        """Interaction-weighted RMSE, MAE and thresholded accuracies (see the module docstring)."""
         sq, ab = self.per_interaction["squared_error"], self.per_interaction["absolute_error"]
+        accuracies = {name: values for name, values in self.per_interaction.items() if name.startswith(ACCURACY)}
         if not sq.size:
-            return {"rmse": float("nan"), "mae": float("nan")}
-        return {"rmse": float(np.sqrt(sq.astype(np.float64).mean())), "mae": float(ab.astype(np.float64).mean())}
+            return {name: float("nan") for name in ("rmse", "mae", *accuracies)}
+        means = {"rmse": float(np.sqrt(sq.astype(np.float64).mean())), "mae": float(ab.astype(np.float64).mean())}
+        means.update({name: float(values.astype(np.float64).mean()) for name, values in accuracies.items()})
+        return means
 
 
 class RatingEvaluator:
@@ -183,14 +214,17 @@ class RatingEvaluator:
             to one shape so one compiled function serves every part.
         n_users: size of the user vocabulary (static segment count of the per-user reduction).
         clip: optional ``(low, high)`` applied to predictions (e.g. the rating scale); None: raw.
+        thresholds: rating thresholds T for ``rating_accuracy@T``.
     """
 
-    def __init__(self, plans: Mapping[str, RatingPlan], n_users: int, clip: tuple[float, float] | None = None) -> None:
+    def __init__(self, plans: Mapping[str, RatingPlan], n_users: int, clip: tuple[float, float] | None = None,
+                 thresholds: Sequence[float] = ()) -> None:
         names = list(plans)
         self.plans: dict[str, RatingPlan] = dict(zip(names, pad_rating_plans([plans[n] for n in names]), strict=True))
         self.device_plans = {name: p.device_arrays() for name, p in self.plans.items()}
         self.n_users = int(n_users)
         self.clip = None if clip is None else (float(clip[0]), float(clip[1]))
+        self.thresholds = tuple(sorted({float(t) for t in thresholds}))
         self._compiled: dict[Any, Any] = {}
         self.compile_seconds = 0.0
 
@@ -207,7 +241,7 @@ class RatingEvaluator:
         key = (graphdef, shapes)
         if key not in self._compiled:
             start = time.perf_counter()
-            fn = make_rating_fn(graphdef, self.n_users, self.clip)
+            fn = make_rating_fn(graphdef, self.n_users, self.clip, self.thresholds)
             self._compiled[key] = fn.lower(state, *arrays).compile()
             self.compile_seconds += time.perf_counter() - start
         start = time.perf_counter()
@@ -217,4 +251,10 @@ class RatingEvaluator:
         per_interaction = {"squared_error": np.asarray(out["squared_error_NxB"]).reshape(-1)[:n],
                            "absolute_error": np.asarray(out["absolute_error_NxB"]).reshape(-1)[:n]}
         per_user = {"rmse": np.asarray(out["rmse_U"])[plan.users], "mae": np.asarray(out["mae_U"])[plan.users]}
+        agree_TxM = np.asarray(out["agree_TxNxB"]).reshape(len(self.thresholds), n_batch_rows(plan))
+        accuracy_TxU = np.asarray(out["accuracy_TxU"])
+        for t, threshold in enumerate(self.thresholds):
+            name = accuracy_name(threshold)
+            per_interaction[name] = agree_TxM[t, :n]
+            per_user[name] = accuracy_TxU[t][plan.users]
         return RatingResult(plan.users, per_user, per_interaction, seconds)

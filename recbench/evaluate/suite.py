@@ -69,7 +69,7 @@ class EvaluationSuite:
                                             split.train.item_counts(), int((split.train.user_counts() > 0).sum()))
         self.rating = None
         if self.rating_refs:
-            from recbench.evaluate.rating import RatingEvaluator, plan_rating_eval
+            from recbench.evaluate.rating import ACCURACY, RatingEvaluator, plan_rating_eval
 
             if test.rating is None:
                 raise ConfigError(f"rating metrics {sorted(map(str, self.rating_refs))} need ratings; "
@@ -77,7 +77,8 @@ class EvaluationSuite:
             rating_plans = {"test": plan_rating_eval(test)}
             if len(valid):
                 rating_plans["valid"] = plan_rating_eval(valid)
-            self.rating = RatingEvaluator(rating_plans, split.train.n_users)
+            thresholds = [r.k for r in self.rating_refs if r.name == ACCURACY]
+            self.rating = RatingEvaluator(rating_plans, split.train.n_users, thresholds=thresholds)
         self.has_valid = len(valid) > 0
         from recbench.data.info import split_info
 
