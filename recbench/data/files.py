@@ -67,8 +67,12 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def locate(name: str, files: Sequence[str], ctx: DatasetContext, source: ArchiveSource | None) -> Path:
+def locate(
+    name: str, files: Sequence[str], ctx: DatasetContext, source: ArchiveSource | None, origin: str | None = None,
+) -> Path:
     """The folder holding all ``files`` of dataset ``name``, downloading it if allowed.
+
+    ``origin`` says where to get the files by hand when there is no download ``source``.
 
     Raises:
         DataError: saying which files to put where when they are missing and cannot be downloaded.
@@ -81,7 +85,7 @@ def locate(name: str, files: Sequence[str], ctx: DatasetContext, source: Archive
         return fetch_archive(name, source, ctx.cache_dir)
     where = ctx.data_dir / name if ctx.data_dir else Path("$" + DATA_DIR_ENV) / name
     partial = [f"{f} (missing)" for f in files if not any((c / f).is_file() for c in candidates)]
-    got = f" from {source.url}" if source else ""
+    got = f" from {source.url}" if source else f" from {origin}" if origin else ""
     why = f"set {DATA_DIR_ENV} and " if ctx.data_dir is None else ""
     raise DataError(
         f"dataset {name!r}: files not found: {', '.join(partial) or ', '.join(files)}; looked in "
