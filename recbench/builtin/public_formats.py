@@ -1,9 +1,10 @@
 """Loaders for published recommendation data in their own formats (vectorised; no loop over rows).
 
 Each pins the sha256 of the files it reads (the figures in the data README of the release they come
-from) and reads them from ``$RECBENCH_DATA_DIR/<name>/`` or the cache. These sources are research
-repositories without a stable download URL, so offline placement is the way in; the error says
-which files go where.
+from) and reads them from ``$RECBENCH_DATA_DIR/<name>/`` or the cache. Where the README records the
+repository, commit and path of a pinned file, a missing file is downloaded from that commit
+(verified against the pin, see :data:`SOURCES`); otherwise, and offline, the error says which files
+go where.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recbench.data.files import locate, verify_pinned
+from recbench.data.files import FileSource, github_files, locate, verify_pinned
 from recbench.data.interactions import Interactions
 from recbench.data.readers import read_delimited
 from recbench.data.split import TEST, TRAIN
@@ -32,6 +33,19 @@ GOWALLA = {
     "test.txt": "099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3",
 }
 
+#: Verified downloads: the repository, commit and folder the data README records for each file,
+#: whose sha256 is pinned above (a download with any other bytes is discarded). Gowalla's train file
+#: was rebuilt from a saved adjacency and DiffRec's arrays were unpacked from a .rar, so those two
+#: have no download.
+SOURCES = {
+    "ml-latest-small": github_files("hasstariq/Collaborative-Filltering-", "02202ae65f474026d8fedcdd87b4e7c60ef13cc4",
+                                    "ml-latest-small", ML_LATEST_SMALL),
+    "lastfm-hetrec2011": github_files("Fxhj0501/Posioning-Attack-on-Recommendation-System",
+                                      "a43be1e4756cd482be5a34eeeaa3bb605789ed90", "hetrec2011-lastfm-2k", LASTFM_HETREC),
+    "amazon-video-sasrec": github_files("kang205/SASRec", "e3738967fddab206d6eeb4fda433e7a7034dd8b1", "data", AMAZON_VIDEO),
+    "ml-1m-afcfm": github_files("TianyitheDeveloper/AFCFM", "23b798dce5d5cde51163451224cec1c13f551422", "Data", ML1M_AFCFM),
+}
+
 
 def _fix(origin: str) -> str:
     return f"restore the original file ({origin})"
@@ -39,7 +53,7 @@ def _fix(origin: str) -> str:
 
 def load_ml_latest_small(ctx: DatasetContext) -> Interactions:
     """MovieLens latest-small: ``ratings.csv`` (userId,movieId,rating,timestamp; 0.5-5.0 stars)."""
-    folder = locate("ml-latest-small", list(ML_LATEST_SMALL), ctx, None)
+    folder = locate("ml-latest-small", list(ML_LATEST_SMALL), ctx, SOURCES["ml-latest-small"])
     fix = _fix("https://files.grouplens.org/datasets/movielens/ml-latest-small.zip")
     frame = read_delimited(folder / "ratings.csv", sep=",", header=True,
                            names=("userId", "movieId", "rating", "timestamp"),
@@ -52,7 +66,7 @@ def load_ml_latest_small(ctx: DatasetContext) -> Interactions:
 
 def load_lastfm_hetrec(ctx: DatasetContext) -> Interactions:
     """HetRec 2011 Last.fm: ``user_artists.dat`` (userID, artistID, play-count weight). No timestamps."""
-    folder = locate("lastfm-hetrec2011", list(LASTFM_HETREC), ctx, None)
+    folder = locate("lastfm-hetrec2011", list(LASTFM_HETREC), ctx, SOURCES["lastfm-hetrec2011"])
     fix = _fix("hetrec2011-lastfm-2k from GroupLens")
     frame = read_delimited(folder / "user_artists.dat", sep="\t", header=True,
                            names=("userID", "artistID", "weight"), numeric=("userID", "artistID", "weight"), fix=fix)
@@ -67,7 +81,7 @@ def load_amazon_video_sasrec(ctx: DatasetContext) -> Interactions:
     The file has no timestamps; ``timestamp`` holds each row's position in the file, which orders
     every user's history in time (what leave-last-out protocols need).
     """
-    folder = locate("amazon-video-sasrec", list(AMAZON_VIDEO), ctx, None)
+    folder = locate("amazon-video-sasrec", list(AMAZON_VIDEO), ctx, SOURCES["amazon-video-sasrec"])
     fix = _fix("kang205/SASRec data/Video.txt")
     frame = read_delimited(folder / "Video.txt", sep=" ", names=("user", "item"), numeric=("user", "item"), fix=fix)
     verify_pinned(folder, AMAZON_VIDEO, ctx, fix)
@@ -92,7 +106,7 @@ def load_ml1m_afcfm(ctx: DatasetContext) -> Interactions:
     Implicit, no ratings or timestamps. Publishes a leave-latest-one-out split (``fixed`` protocol):
     ``train.csv`` rows are train, ``test.csv`` rows (one per user) are test.
     """
-    folder = locate("ml-1m-afcfm", list(ML1M_AFCFM), ctx, None)
+    folder = locate("ml-1m-afcfm", list(ML1M_AFCFM), ctx, SOURCES["ml-1m-afcfm"])
     fix = _fix("TianyitheDeveloper/AFCFM Data/ml-1m.zip")
     verify_pinned(folder, ML1M_AFCFM, ctx, fix)
     try:
@@ -261,11 +275,15 @@ def read_ncf_negatives(path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, np
     return pair[0].to_numpy(np.int64), pair[1].to_numpy(np.int64), negatives.to_numpy(np.int64)
 
 
-def load_ncf_format(ctx: DatasetContext, name: str, prefix: str, pins: dict[str, str], origin: str) -> Interactions:
+_DEEPCF_COMMIT = "0d91a5ddacde4ec6de16972cb7f22a74c7c9e1a8"
+
+
+def load_ncf_format(ctx: DatasetContext, name: str, prefix: str, pins: dict[str, str], origin: str,
+                    source: FileSource | None = None) -> Interactions:
     """NCF/DeepCF release: ``PREFIX.train.rating``, ``PREFIX.test.rating`` (``user item value [timestamp]``,
     0-based ids) and ``PREFIX.test.negative`` (published candidates); a fixed split with fixed candidates.
     ``value`` (a rating or a play count) is kept as ``rating``."""
-    folder = locate(name, list(pins), ctx, None)
+    folder = locate(name, list(pins), ctx, source)
     fix = _fix(origin)
     parts = []
     for part in ("train", "test"):
@@ -297,11 +315,13 @@ def _field_count(path: Path) -> int:
 
 
 def load_deepcf_lastfm(ctx: DatasetContext) -> Interactions:
-    return load_ncf_format(ctx, "deepcf-lastfm", "lastfm", DEEPCF_LASTFM, "familyld/DeepCF Data/lastfm.*")
+    return load_ncf_format(ctx, "deepcf-lastfm", "lastfm", DEEPCF_LASTFM, "familyld/DeepCF Data/lastfm.*",
+                           github_files("familyld/DeepCF", _DEEPCF_COMMIT, "Data", DEEPCF_LASTFM))
 
 
 def load_deepcf_amusic(ctx: DatasetContext) -> Interactions:
-    return load_ncf_format(ctx, "deepcf-amusic", "AMusic", DEEPCF_AMUSIC, "familyld/DeepCF Data/AMusic.*")
+    return load_ncf_format(ctx, "deepcf-amusic", "AMusic", DEEPCF_AMUSIC, "familyld/DeepCF Data/AMusic.*",
+                           github_files("familyld/DeepCF", _DEEPCF_COMMIT, "Data", DEEPCF_AMUSIC))
 
 
 ML1M_DIFFREC = {
