@@ -295,9 +295,22 @@ def _compact(data: Interactions, params: Mapping[str, Any], where: _Where) -> _R
     return _Result(data=compacted)
 
 
-def _is_multi_hot(values: np.ndarray) -> bool:
+def is_multi_hot(values: np.ndarray) -> bool:
+    """A 2-D matrix holding only 0 and 1 (booleans or integers), e.g. genres."""
     return values.ndim == 2 and (values.dtype == bool or (values.dtype.kind in "iu" and not (
         np.count_nonzero(values) - np.count_nonzero(values == 1))))
+
+
+def missing_categories(values: np.ndarray) -> np.ndarray:
+    """Where a 1-D categorical feature is missing: negative integers (the RecBole reader's -1), None,
+    NaN or empty strings."""
+    if values.dtype.kind in "iu":
+        return values < 0
+    if values.dtype.kind == "b":
+        return np.zeros(values.shape, bool)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray(pd.isna(values) | (pd.Series(values) == "").to_numpy(), bool)
 
 
 def _encode_feature(values: np.ndarray, edges: Sequence[float] | None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -312,7 +325,7 @@ def _encode_feature(values: np.ndarray, edges: Sequence[float] | None) -> tuple[
       writes them, or None / empty strings) share one extra last code.
     """
     if values.ndim == 2:
-        if _is_multi_hot(values):
+        if is_multi_hot(values):
             return values.astype(np.int8), {"kind": "multi-hot", "cardinality": int(values.shape[1])}
         return values.astype(np.float32), {"kind": "matrix", "cardinality": int(values.shape[1])}
     if edges is not None:
@@ -325,12 +338,7 @@ def _encode_feature(values: np.ndarray, edges: Sequence[float] | None) -> tuple[
     if values.dtype.kind == "f":
         finite = values[~np.isnan(values)]
         return values.astype(np.float32), {"kind": "numeric", "cardinality": int(np.unique(finite).size)}
-    if values.dtype.kind in "iu":
-        missing = values < 0
-    elif values.dtype.kind == "b":
-        missing = np.zeros(values.shape, bool)
-    else:
-        missing = np.asarray(pd.isna(values) | (pd.Series(values) == "").to_numpy(), bool)
+    missing = missing_categories(values)
     distinct, codes = np.unique(values[~missing], return_inverse=True)
     out = np.full(values.shape, distinct.size, np.int32)
     out[~missing] = codes.reshape(-1)
