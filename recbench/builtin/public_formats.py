@@ -38,12 +38,16 @@ GOWALLA = {
 #: was rebuilt from a saved adjacency and DiffRec's arrays were unpacked from a .rar, so those two
 #: have no download.
 SOURCES = {
-    "ml-latest-small": github_files("hasstariq/Collaborative-Filltering-", "02202ae65f474026d8fedcdd87b4e7c60ef13cc4",
-                                    "ml-latest-small", ML_LATEST_SMALL),
-    "lastfm-hetrec2011": github_files("Fxhj0501/Posioning-Attack-on-Recommendation-System",
-                                      "a43be1e4756cd482be5a34eeeaa3bb605789ed90", "hetrec2011-lastfm-2k", LASTFM_HETREC),
-    "amazon-video-sasrec": github_files("kang205/SASRec", "e3738967fddab206d6eeb4fda433e7a7034dd8b1", "data", AMAZON_VIDEO),
-    "ml-1m-afcfm": github_files("TianyitheDeveloper/AFCFM", "23b798dce5d5cde51163451224cec1c13f551422", "Data", ML1M_AFCFM),
+    "ml-latest-small": github_files(
+        "hasstariq/Collaborative-Filltering-", "02202ae65f474026d8fedcdd87b4e7c60ef13cc4", "ml-latest-small",
+        ML_LATEST_SMALL),
+    "lastfm-hetrec2011": github_files(
+        "Fxhj0501/Posioning-Attack-on-Recommendation-System", "a43be1e4756cd482be5a34eeeaa3bb605789ed90",
+        "hetrec2011-lastfm-2k", LASTFM_HETREC),
+    "amazon-video-sasrec": github_files(
+        "kang205/SASRec", "e3738967fddab206d6eeb4fda433e7a7034dd8b1", "data", AMAZON_VIDEO),
+    "ml-1m-afcfm": github_files(
+        "TianyitheDeveloper/AFCFM", "23b798dce5d5cde51163451224cec1c13f551422", "Data", ML1M_AFCFM),
 }
 
 
@@ -125,7 +129,9 @@ def load_ml1m_afcfm(ctx: DatasetContext) -> Interactions:
 _LINE_BREAK = np.iinfo(np.int64).min  # stands for a newline among the parsed tokens; never a valid id
 
 
-def _adjacency_lines(path: Path, fix: str = "correct that line, or restore the original file") -> tuple[np.ndarray, np.ndarray]:
+def _adjacency_lines(
+    path: Path, fix: str = "correct that line, or restore the original file",
+) -> tuple[np.ndarray, np.ndarray]:
     """``user item item ...`` lines to (user, item) pairs, vectorised with a line-break sentinel.
 
     Raises:
