@@ -90,6 +90,7 @@ def test_missing_files_say_what_to_put_where_and_where_to_get_them(tmp_path: Pat
     hint = info.value.hint
     assert str(tmp_path / "amazon-book-lightgcn") in hint and "train.txt, test.txt" in hint
     assert "Data/amazon-book/" in hint and "github.com/kuandeng/LightGCN" in hint
+    assert "RECBENCH_OFFLINE" not in hint  # there is no download to enable
 
 
 @pytest.mark.parametrize(("text", "line", "token"), [

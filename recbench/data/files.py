@@ -125,7 +125,7 @@ def locate(
         f"dataset {name!r}: files not found: {', '.join(partial) or ', '.join(files)}; looked in "
         f"{', '.join(str(c) for c in candidates) or '(no data directory set)'}",
         hint=f"{why}put {', '.join(files)}{got} into {where}/"
-        + ("" if ctx.allow_download else f", or unset {OFFLINE_ENV} to download"),
+        + ("" if ctx.allow_download or source is None else f", or unset {OFFLINE_ENV} to download"),
     )
 
 
