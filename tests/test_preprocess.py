@@ -326,7 +326,7 @@ def test_a_step_that_empties_the_data_raises_naming_dataset_step_and_params() ->
     ("steps", "message"),
     [
         ([{"step": "k-core"}], r"preprocess\[0\]: unknown preprocessing step 'k-core'; did you mean 'kcore'\? "
-                               r"Known: drop_missing, deduplicate, rating_range, implicit, kcore, compact"),
+                               r"Known: drop_missing, deduplicate, rating_range, implicit, kcore, features, compact"),
         ([{"step": "dedupe"}], r"did you mean 'deduplicate'"),
         ([{"step": "kcore", "user": 5}], r"\(kcore\): unknown parameter 'user'; did you mean 'users'\?.*got user = 5"),
         ([{"step": "kcore", "users": 0}], r"\(kcore\): users = 0 is invalid: expected an integer >= 1, e.g. users = 5"),
@@ -367,4 +367,115 @@ def test_reports_and_step_names() -> None:
     assert report.as_dict() == {"step": "kcore", "params": {"users": 5, "items": 5}, "rows_before": 100,
                                 "rows_after": 90, "users_after": 9, "items_after": 8, "rounds": 2, "removed": 10}
     assert describe_reports([]) == "" and preprocess(make([(0, 0)]), [])[1] == []
-    assert STEP_NAMES == ("drop_missing", "deduplicate", "rating_range", "implicit", "kcore", "compact")
+    assert STEP_NAMES == ("drop_missing", "deduplicate", "rating_range", "implicit", "kcore", "features", "compact")
+
+
+# -- features -------------------------------------------------------------------------------------
+
+ML100K_AGE_BINS = [18, 25, 35, 45, 50, 56]
+
+
+def test_features_on_ml100k_keeps_encodes_and_reports(ml100k: Interactions, data_dir) -> None:
+    steps = [{"step": "features", "user": ["age", "gender", "occupation"], "item": ["genres"],
+              "bins": {"age": ML100K_AGE_BINS}}]
+    out, [report] = preprocess(ml100k, steps)
+    assert report.removed == 0 and out.fingerprint() == ml100k.fingerprint()  # rows untouched
+    # an independent reading of u.user with pandas
+    users = pd.read_csv(data_dir / "ml-100k" / "u.user", sep="|", header=None,
+                        names=["user", "age", "gender", "occupation", "zip"]).sort_values("user")
+    assert len(users) == out.n_users == 943
+    bucket = pd.cut(users["age"], [-np.inf, *ML100K_AGE_BINS, np.inf], right=False, labels=False).to_numpy()
+    assert out.user_features["age"].tolist() == bucket.tolist()
+    assert np.bincount(out.user_features["age"]).tolist() == np.bincount(bucket.astype(int)).tolist()
+    assert out.user_features["gender"].tolist() == (users["gender"] == "F").astype(int).tolist()  # loaded as F = 1
+    occupations = sorted(users["occupation"].unique())
+    assert len(occupations) == 21
+    assert out.user_features["occupation"].tolist() == [occupations.index(o) for o in users["occupation"]]
+    assert all(v.dtype == np.int32 for v in out.user_features.values())
+    genres = out.item_features["genres"]
+    assert genres.dtype == np.int8 and genres.shape == (1682, 19)
+    np.testing.assert_array_equal(genres, ml100k.item_features["genres"])
+    assert report.features == {
+        "user.age": {"kind": "bucketised", "cardinality": 7, "bins": ML100K_AGE_BINS},
+        "user.gender": {"kind": "categorical", "cardinality": 2},
+        "user.occupation": {"kind": "categorical", "cardinality": 21},
+        "item.genres": {"kind": "multi-hot", "cardinality": 19},
+        "dropped": [],
+    }
+    assert report.as_dict()["features"] == report.features and report.as_dict()["removed"] == 0
+    assert describe_reports([report]).endswith(
+        "100000 -> 100000 rows (-0), 943 users, 1682 items; kept user.age (bucketised, 7), user.gender "
+        "(categorical, 2), user.occupation (categorical, 21), item.genres (multi-hot, 19)")
+
+
+def test_features_keeps_only_the_named_ones(ml100k: Interactions) -> None:
+    out, [report] = preprocess(ml100k, [{"step": "features", "user": ["age"]}])
+    assert set(out.user_features) == {"age"} and dict(out.item_features) == {}
+    assert report.features["user.age"] == {"kind": "categorical", "cardinality": 61}  # no bins: one code per age
+    assert report.features["dropped"] == ["user.gender", "user.occupation", "item.genres"]
+    assert "; dropped user.gender, user.occupation, item.genres" in report.describe()
+    ages = np.unique(ml100k.user_features["age"])
+    assert ages[out.user_features["age"]].tolist() == ml100k.user_features["age"].tolist()  # codes decode
+
+
+def test_feature_encodings_known_answers() -> None:
+    data = dataclasses.replace(
+        make([(0, 0), (1, 1), (2, 2), (3, 0)]),
+        user_features={
+            "city": np.array([7, -1, 3, 7]),  # -1: missing, as the RecBole reader writes it
+            "name": np.array(["b", "", "a", "b"], dtype=object),
+            "score": np.array([0.5, np.nan, 2.0, 0.5], np.float32),
+            "flag": np.array([True, False, True, True]),
+        },
+        item_features={"genres": np.eye(3, 4, dtype=np.int64), "emb": np.full((3, 2), 0.25)},
+    )
+    steps = [{"step": "features", "user": ["city", "name", "score", "flag"], "item": ["genres", "emb"]}]
+    out, [report] = preprocess(data, steps)
+    uf, itf = out.user_features, out.item_features
+    assert uf["city"].tolist() == [1, 2, 0, 1] and report.features["user.city"] == {
+        "kind": "categorical", "cardinality": 3, "missing": 1}
+    assert uf["name"].tolist() == [1, 2, 0, 1]
+    assert uf["flag"].tolist() == [1, 0, 1, 1] and report.features["user.flag"]["cardinality"] == 2
+    assert uf["score"].dtype == np.float32 and report.features["user.score"] == {"kind": "numeric", "cardinality": 2}
+    assert itf["genres"].dtype == np.int8 and report.features["item.genres"] == {"kind": "multi-hot", "cardinality": 4}
+    assert itf["emb"].dtype == np.float32 and report.features["item.emb"]["kind"] == "matrix"
+    out, [report] = preprocess(data, [{"step": "features", "user": ["score"], "bins": {"score": [0, 1]}}])
+    assert out.user_features["score"].tolist() == [1, 3, 2, 1]  # [0,1) -> 1, >= 1 -> 2, NaN -> 3
+    assert report.features["user.score"] == {"kind": "bucketised", "cardinality": 4, "bins": [0, 1], "missing": 1}
+
+
+def test_features_then_compact_slices_the_encoded_features() -> None:
+    data = make([(3, 4), (1, 0)], n_users=5, n_items=6)
+    out, _ = preprocess(data, [{"step": "features", "user": ["age"], "item": ["genres"]}, "compact"])
+    assert out.user_features["age"].tolist() == [1, 3]  # ages 10, 30 were codes 1, 3 of 0..40
+    np.testing.assert_array_equal(out.item_features["genres"], np.eye(6, 3, dtype=np.int8)[[0, 4]])
+
+
+@pytest.mark.parametrize(("step", "message"), [
+    ({"step": "features", "user": ["agee"]}, r"unknown user feature 'agee'; did you mean 'age'\? Known: age"),
+    ({"step": "features", "item": ["genre"]}, r"unknown item feature 'genre'; did you mean 'genres'.*Known: genres, year"),
+    ({"step": "features", "item": ["genres"], "bins": {"genres": [1]}}, r"bins for item feature 'genres': it is not a numeric"),
+    ({"step": "features", "user": ["age"], "bins": {"year": [1]}}, r"bins for 'year', which is not in user or item"),
+    ({"step": "features", "user": ["age"], "bins": {"age": [5, 3]}}, r"bins = .* is invalid: expected a table"),
+    ({"step": "features", "user": "age"}, r"user = 'age' is invalid: expected a list of distinct feature names"),
+    ({"step": "features", "user": ["age", "age"]}, r"expected a list of distinct feature names"),
+    ({"step": "features"}, r"name the features to keep"),
+    ({"step": "features", "users": ["age"]}, r"unknown parameter 'users'; did you mean 'user'"),
+])
+def test_bad_features_step_is_a_config_error_before_any_step_runs(step: dict, message: str) -> None:
+    data = make(CHAIN)
+    with pytest.raises(ConfigError, match=message):
+        preprocess(data, [{"step": "kcore", "users": 99}, step])  # the kcore would empty the data first
+
+
+def test_features_on_data_without_features_says_so() -> None:
+    with pytest.raises(ConfigError, match="the data has no user features"):
+        preprocess(make([(0, 0)], features=False), [{"step": "features", "user": ["age"]}])
+
+
+def test_a_later_features_step_cannot_use_a_dropped_feature() -> None:
+    steps = [{"step": "features", "user": ["age"], "item": ["genres", "year"]}, {"step": "features", "item": ["genres"]}]
+    out, _ = preprocess(make(CHAIN), steps)
+    assert dict(out.user_features) == {} and set(out.item_features) == {"genres"}
+    with pytest.raises(ConfigError, match=r"preprocess\[1\] features\(item=\[.year.\]\): unknown item feature 'year'"):
+        preprocess(make(CHAIN), [{"step": "features", "item": ["genres"]}, {"step": "features", "item": ["year"]}])

@@ -133,6 +133,28 @@ def recbench_datasets() -> Iterator[DatasetSpec]:
         license="SNAP Gowalla data; research use",
     )
     yield DatasetSpec(
+        name="yelp2018-lightgcn",
+        version="1",
+        description="Yelp2018 as split by NGCF/LightGCN: 1,237,259 train + 324,147 test pairs "
+                    "(place files by hand: checked by published counts, not sha-pinned)",
+        load=_public("load_yelp2018_lightgcn"),
+        feedback="implicit",
+        default_protocol="fixed",
+        citation="X. Wang et al. Neural Graph Collaborative Filtering. SIGIR 2019; X. He et al. LightGCN. SIGIR 2020.",
+        license="Yelp Open Dataset terms (Yelp challenge 2018 edition); research use",
+    )
+    yield DatasetSpec(
+        name="amazon-book-lightgcn",
+        version="1",
+        description="Amazon-book as split by NGCF/LightGCN: 2,380,730 train + 603,378 test pairs "
+                    "(place files by hand: checked by published counts, not sha-pinned)",
+        load=_public("load_amazon_book_lightgcn"),
+        feedback="implicit",
+        default_protocol="fixed",
+        citation="X. Wang et al. NGCF. SIGIR 2019; X. He et al. LightGCN. SIGIR 2020; Amazon review data (McAuley et al.).",
+        license="Amazon review data (McAuley et al.), research use",
+    )
+    yield DatasetSpec(
         name="deepcf-lastfm",
         version="1",
         description="Last.fm in NCF format (DeepCF release): 69,149 pairs, 1,741 users, 99 published negatives each",

@@ -1,21 +1,23 @@
 """Loaders for published recommendation data in their own formats (vectorised; no loop over rows).
 
 Each pins the sha256 of the files it reads (the figures in the data README of the release they come
-from) and reads them from ``$RECBENCH_DATA_DIR/<name>/`` or the cache. These sources are research
-repositories without a stable download URL, so offline placement is the way in; the error says
-which files go where.
+from) and reads them from ``$RECBENCH_DATA_DIR/<name>/`` or the cache. Where the README records the
+repository, commit and path of a pinned file, a missing file is downloaded from that commit
+(verified against the pin, see :data:`SOURCES`); otherwise, and offline, the error says which files
+go where.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from recbench.data.files import locate, verify_pinned
+from recbench.data.files import FileSource, github_files, locate, verify_pinned
 from recbench.data.interactions import Interactions
 from recbench.data.readers import read_delimited
 from recbench.data.split import TEST, TRAIN
@@ -31,6 +33,23 @@ GOWALLA = {
     "test.txt": "099a2a73924e4b754dc6efd730d764f492321b53c38eb93298850c83acf57be3",
 }
 
+#: Verified downloads: the repository, commit and folder the data README records for each file,
+#: whose sha256 is pinned above (a download with any other bytes is discarded). Gowalla's train file
+#: was rebuilt from a saved adjacency and DiffRec's arrays were unpacked from a .rar, so those two
+#: have no download.
+SOURCES = {
+    "ml-latest-small": github_files(
+        "hasstariq/Collaborative-Filltering-", "02202ae65f474026d8fedcdd87b4e7c60ef13cc4", "ml-latest-small",
+        ML_LATEST_SMALL),
+    "lastfm-hetrec2011": github_files(
+        "Fxhj0501/Posioning-Attack-on-Recommendation-System", "a43be1e4756cd482be5a34eeeaa3bb605789ed90",
+        "hetrec2011-lastfm-2k", LASTFM_HETREC),
+    "amazon-video-sasrec": github_files(
+        "kang205/SASRec", "e3738967fddab206d6eeb4fda433e7a7034dd8b1", "data", AMAZON_VIDEO),
+    "ml-1m-afcfm": github_files(
+        "TianyitheDeveloper/AFCFM", "23b798dce5d5cde51163451224cec1c13f551422", "Data", ML1M_AFCFM),
+}
+
 
 def _fix(origin: str) -> str:
     return f"restore the original file ({origin})"
@@ -38,7 +57,7 @@ def _fix(origin: str) -> str:
 
 def load_ml_latest_small(ctx: DatasetContext) -> Interactions:
     """MovieLens latest-small: ``ratings.csv`` (userId,movieId,rating,timestamp; 0.5-5.0 stars)."""
-    folder = locate("ml-latest-small", list(ML_LATEST_SMALL), ctx, None)
+    folder = locate("ml-latest-small", list(ML_LATEST_SMALL), ctx, SOURCES["ml-latest-small"])
     fix = _fix("https://files.grouplens.org/datasets/movielens/ml-latest-small.zip")
     frame = read_delimited(folder / "ratings.csv", sep=",", header=True,
                            names=("userId", "movieId", "rating", "timestamp"),
@@ -51,7 +70,7 @@ def load_ml_latest_small(ctx: DatasetContext) -> Interactions:
 
 def load_lastfm_hetrec(ctx: DatasetContext) -> Interactions:
     """HetRec 2011 Last.fm: ``user_artists.dat`` (userID, artistID, play-count weight). No timestamps."""
-    folder = locate("lastfm-hetrec2011", list(LASTFM_HETREC), ctx, None)
+    folder = locate("lastfm-hetrec2011", list(LASTFM_HETREC), ctx, SOURCES["lastfm-hetrec2011"])
     fix = _fix("hetrec2011-lastfm-2k from GroupLens")
     frame = read_delimited(folder / "user_artists.dat", sep="\t", header=True,
                            names=("userID", "artistID", "weight"), numeric=("userID", "artistID", "weight"), fix=fix)
@@ -66,7 +85,7 @@ def load_amazon_video_sasrec(ctx: DatasetContext) -> Interactions:
     The file has no timestamps; ``timestamp`` holds each row's position in the file, which orders
     every user's history in time (what leave-last-out protocols need).
     """
-    folder = locate("amazon-video-sasrec", list(AMAZON_VIDEO), ctx, None)
+    folder = locate("amazon-video-sasrec", list(AMAZON_VIDEO), ctx, SOURCES["amazon-video-sasrec"])
     fix = _fix("kang205/SASRec data/Video.txt")
     frame = read_delimited(folder / "Video.txt", sep=" ", names=("user", "item"), numeric=("user", "item"), fix=fix)
     verify_pinned(folder, AMAZON_VIDEO, ctx, fix)
@@ -91,7 +110,7 @@ def load_ml1m_afcfm(ctx: DatasetContext) -> Interactions:
     Implicit, no ratings or timestamps. Publishes a leave-latest-one-out split (``fixed`` protocol):
     ``train.csv`` rows are train, ``test.csv`` rows (one per user) are test.
     """
-    folder = locate("ml-1m-afcfm", list(ML1M_AFCFM), ctx, None)
+    folder = locate("ml-1m-afcfm", list(ML1M_AFCFM), ctx, SOURCES["ml-1m-afcfm"])
     fix = _fix("TianyitheDeveloper/AFCFM Data/ml-1m.zip")
     verify_pinned(folder, ML1M_AFCFM, ctx, fix)
     try:
@@ -107,14 +126,33 @@ def load_ml1m_afcfm(ctx: DatasetContext) -> Interactions:
                         items=data.items, fixed_part=part, name="ml-1m-afcfm")
 
 
-def _adjacency_lines(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``user item item ...`` lines to (user, item) pairs, vectorised with a line-break sentinel."""
-    text = path.read_text().replace("\n", " -1 ")
+_LINE_BREAK = np.iinfo(np.int64).min  # stands for a newline among the parsed tokens; never a valid id
+
+
+def _adjacency_lines(
+    path: Path, fix: str = "correct that line, or restore the original file",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``user item item ...`` lines to (user, item) pairs, vectorised with a line-break sentinel.
+
+    Raises:
+        DataError: naming ``path:line`` and the token when a token is not a non-negative integer.
+    """
+    words = path.read_text(encoding="utf-8", errors="replace").replace("\n", f" {_LINE_BREAK} ").split()
     try:
-        tokens = np.array(text.split(), dtype=np.int64)
-    except ValueError as exc:
-        raise DataError(f"{path}: expected whitespace-separated integer ids ({exc})") from exc
-    is_break = tokens == -1
+        tokens = np.array(words, dtype=np.int64)
+        bad = np.flatnonzero((tokens < 0) & (tokens != _LINE_BREAK))
+    except (ValueError, OverflowError):  # error path only: find the first token that is not an id
+        parsed = pd.to_numeric(pd.Series(words), errors="coerce").to_numpy(np.float64)
+        sentinel = np.asarray(words) == str(_LINE_BREAK)
+        bad = np.flatnonzero(~sentinel & ~((parsed >= 0) & (parsed == np.floor(parsed))))
+        tokens = np.where(sentinel, _LINE_BREAK, 0)
+    if bad.size:
+        line = int(np.count_nonzero(tokens[:bad[0]] == _LINE_BREAK)) + 1
+        raise DataError(f"{path}:{line}: expected 'user item item ...' as non-negative integer ids, "
+                        f"got {words[bad[0]]!r}", hint=fix)
+    if not tokens.size:
+        return tokens, tokens
+    is_break = tokens == _LINE_BREAK
     line_of = np.cumsum(is_break) - is_break  # the line each token belongs to
     starts = np.flatnonzero(np.concatenate([[True], is_break[:-1]]) & ~is_break)
     first_of_line = np.full(int(line_of.max(initial=0)) + 1, -1, dtype=np.int64)
@@ -124,19 +162,90 @@ def _adjacency_lines(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return first_of_line[line_of[is_item]], tokens[is_item]
 
 
-def load_gowalla_lightgcn(ctx: DatasetContext) -> Interactions:
-    """Gowalla as used by NGCF/LightGCN: ``train.txt``-format lines (here the rebuilt
-    ``train.reconstructed.txt``) and ``test.txt``; 0-based remapped ids; a fixed split."""
-    folder = locate("gowalla-lightgcn", list(GOWALLA), ctx, None)
-    verify_pinned(folder, GOWALLA, ctx, _fix("gusye1234/LightGCN-PyTorch data/gowalla"))
-    train_u, train_i = _adjacency_lines(folder / "train.reconstructed.txt")
-    test_u, test_i = _adjacency_lines(folder / "test.txt")
+@dataclass(frozen=True, slots=True)
+class LightGCNRelease:
+    """One NGCF/LightGCN ``train.txt``/``test.txt`` dataset and what its publishers documented.
+
+    Attributes:
+        name: the dataset's recbench name (and its folder under the data directory).
+        train: the training file's name (Gowalla's here is the rebuilt ``train.reconstructed.txt``).
+        origin: where the original files are published, quoted when they are missing or wrong.
+        counts: (users, items, train pairs, test pairs) as the publishers' logs and papers give them;
+            users and items are max id + 1, as the LightGCN code counts them.
+        pins: sha256 of the files, where known; without pins the counts are the only check.
+    """
+
+    name: str
+    train: str
+    origin: str
+    counts: tuple[int, int, int, int]
+    pins: dict[str, str] | None = None
+
+    @property
+    def files(self) -> list[str]:
+        return [self.train, "test.txt"]
+
+
+_LIGHTGCN_REPO = "the LightGCN repository's Data/{folder}/ folder (github.com/kuandeng/LightGCN)"
+LIGHTGCN_RELEASES = {
+    "gowalla-lightgcn": LightGCNRelease(
+        "gowalla-lightgcn", "train.reconstructed.txt", "gusye1234/LightGCN-PyTorch data/gowalla",
+        (29_858, 40_981, 810_128, 217_242), pins=GOWALLA),
+    "yelp2018-lightgcn": LightGCNRelease(
+        "yelp2018-lightgcn", "train.txt", _LIGHTGCN_REPO.format(folder="yelp2018"),
+        (31_668, 38_048, 1_237_259, 324_147)),
+    "amazon-book-lightgcn": LightGCNRelease(
+        "amazon-book-lightgcn", "train.txt", _LIGHTGCN_REPO.format(folder="amazon-book"),
+        (52_643, 91_599, 2_380_730, 603_378)),
+}
+
+
+def load_lightgcn(release: LightGCNRelease, ctx: DatasetContext) -> Interactions:
+    """An NGCF/LightGCN dataset: ``user item item ...`` lines in the train and test files, 0-based
+    remapped ids, a fixed split.
+
+    Files with pinned sha256 are verified; all are checked against the published counts (both
+    checks are skipped with the dataset parameter ``verify = false``, e.g. for a subset).
+
+    Raises:
+        DataError: a missing file (saying what to put where and where to get it), a malformed line
+            (naming ``file:line``), or counts that differ from the published ones.
+    """
+    fix = f"restore the original files from {release.origin}"
+    folder = locate(release.name, release.files, ctx, None, origin=release.origin)
+    if release.pins:
+        verify_pinned(folder, release.pins, ctx, fix)
+    train_u, train_i = _adjacency_lines(folder / release.train, fix)
+    test_u, test_i = _adjacency_lines(folder / "test.txt", fix)
     users = np.concatenate([train_u, test_u])
     items = np.concatenate([train_i, test_i])
+    if not users.size:
+        raise DataError(f"{folder}: {release.train} and test.txt hold no (user, item) pairs", hint=fix)
+    got = (int(users.max()) + 1, int(items.max()) + 1, int(train_u.size), int(test_u.size))
+    if got != release.counts and ctx.params.get("verify", True):
+        labels = ("users", "items", "train pairs", "test pairs")
+        differ = ", ".join(f"{label} {g:,} (published {e:,})"
+                           for label, g, e in zip(labels, got, release.counts, strict=True) if g != e)
+        raise DataError(f"{folder}: {release.train}/test.txt do not match the published {release.name}: {differ}",
+                        hint=f"{fix}, or set verify=false in the dataset parameters to use a modified copy")
     part = np.concatenate([np.full(train_u.size, TRAIN), np.full(test_u.size, TEST)]).astype(np.uint8)
-    return Interactions(users, items, int(users.max()) + 1, int(items.max()) + 1, fixed_part=part,
-                        name="gowalla-lightgcn")
+    return Interactions(users, items, got[0], got[1], fixed_part=part, name=release.name)
 
+
+def load_gowalla_lightgcn(ctx: DatasetContext) -> Interactions:
+    """Gowalla as used by NGCF/LightGCN: ``train.txt``-format lines (here the rebuilt
+    ``train.reconstructed.txt``) and ``test.txt``; sha256-pinned."""
+    return load_lightgcn(LIGHTGCN_RELEASES["gowalla-lightgcn"], ctx)
+
+
+def load_yelp2018_lightgcn(ctx: DatasetContext) -> Interactions:
+    """Yelp2018 as split by NGCF/LightGCN; not downloaded and not sha-pinned: checked by its counts."""
+    return load_lightgcn(LIGHTGCN_RELEASES["yelp2018-lightgcn"], ctx)
+
+
+def load_amazon_book_lightgcn(ctx: DatasetContext) -> Interactions:
+    """Amazon-book as split by NGCF/LightGCN; not downloaded and not sha-pinned: checked by its counts."""
+    return load_lightgcn(LIGHTGCN_RELEASES["amazon-book-lightgcn"], ctx)
 
 
 DEEPCF_LASTFM = {
@@ -172,11 +281,15 @@ def read_ncf_negatives(path: Path, fix: str) -> tuple[np.ndarray, np.ndarray, np
     return pair[0].to_numpy(np.int64), pair[1].to_numpy(np.int64), negatives.to_numpy(np.int64)
 
 
-def load_ncf_format(ctx: DatasetContext, name: str, prefix: str, pins: dict[str, str], origin: str) -> Interactions:
+_DEEPCF_COMMIT = "0d91a5ddacde4ec6de16972cb7f22a74c7c9e1a8"
+
+
+def load_ncf_format(ctx: DatasetContext, name: str, prefix: str, pins: dict[str, str], origin: str,
+                    source: FileSource | None = None) -> Interactions:
     """NCF/DeepCF release: ``PREFIX.train.rating``, ``PREFIX.test.rating`` (``user item value [timestamp]``,
     0-based ids) and ``PREFIX.test.negative`` (published candidates); a fixed split with fixed candidates.
     ``value`` (a rating or a play count) is kept as ``rating``."""
-    folder = locate(name, list(pins), ctx, None)
+    folder = locate(name, list(pins), ctx, source)
     fix = _fix(origin)
     parts = []
     for part in ("train", "test"):
@@ -208,11 +321,13 @@ def _field_count(path: Path) -> int:
 
 
 def load_deepcf_lastfm(ctx: DatasetContext) -> Interactions:
-    return load_ncf_format(ctx, "deepcf-lastfm", "lastfm", DEEPCF_LASTFM, "familyld/DeepCF Data/lastfm.*")
+    return load_ncf_format(ctx, "deepcf-lastfm", "lastfm", DEEPCF_LASTFM, "familyld/DeepCF Data/lastfm.*",
+                           github_files("familyld/DeepCF", _DEEPCF_COMMIT, "Data", DEEPCF_LASTFM))
 
 
 def load_deepcf_amusic(ctx: DatasetContext) -> Interactions:
-    return load_ncf_format(ctx, "deepcf-amusic", "AMusic", DEEPCF_AMUSIC, "familyld/DeepCF Data/AMusic.*")
+    return load_ncf_format(ctx, "deepcf-amusic", "AMusic", DEEPCF_AMUSIC, "familyld/DeepCF Data/AMusic.*",
+                           github_files("familyld/DeepCF", _DEEPCF_COMMIT, "Data", DEEPCF_AMUSIC))
 
 
 ML1M_DIFFREC = {

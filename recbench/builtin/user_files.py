@@ -5,11 +5,16 @@ Parameters (dataset ``file``): ``path`` (required); ``user``, ``item``, ``rating
 and timestamp are optional); ``sep`` (default by extension: ``,`` for .csv, tab for .tsv/.inter);
 ``format`` (``csv``, ``tsv``, ``parquet`` or ``inter``; default by extension). Ids may be numbers or
 strings; they become dense indices in sorted order.
+
+RecBole atomic files: when ``NAME.inter`` has siblings ``NAME.user`` and/or ``NAME.item``, their
+columns become user/item side features (see :func:`read_atomic_features`).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +74,115 @@ def load_user_file(ctx: DatasetContext) -> Interactions:
         frame, roles = _read_text(path, params, fmt)
     rating = frame[roles["rating"]].to_numpy(np.float32) if roles["rating"] else None
     timestamp = frame[roles["timestamp"]].to_numpy(np.int64) if roles["timestamp"] else None
-    return Interactions.from_raw(frame[roles["user"]].to_numpy(), frame[roles["item"]].to_numpy(),
+    data = Interactions.from_raw(frame[roles["user"]].to_numpy(), frame[roles["item"]].to_numpy(),
                                  rating=rating, timestamp=timestamp, name=path.stem)
+    if fmt != "inter":
+        return data
+    features = {}
+    for kind, role in (("user", "user"), ("item", "item")):
+        side = path.with_suffix(f".{kind}")
+        if side.is_file():
+            vocab = data.users if kind == "user" else data.items
+            features[f"{kind}_features"] = read_atomic_features(side, str(roles[role]), vocab.raw_ids)
+    return replace(data, **features) if features else data
+
+
+#: Largest multi-hot matrix a ``token_seq`` column may become (cells, stored as int8).
+MAX_MULTI_HOT_CELLS = 1 << 28
+ATOMIC_TYPES = ("token", "token_seq", "float")
+
+
+def _atomic_header(path: Path) -> list[tuple[str, str]]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        fields = fh.readline().rstrip("\r\n").split("\t")
+    out = []
+    for field in fields:
+        name, _, kind = field.partition(":")
+        if kind not in ATOMIC_TYPES:
+            raise DataError(
+                f"{path}:1: column {field!r} needs a type token, token_seq or float ('name:type')"
+                + (f"; {kind} is not supported" if kind else ""),
+                hint="declare the column's type, or remove that column",
+            )
+        out.append((name, kind))
+    return out
+
+
+def read_atomic_features(path: Path, id_column: str, raw_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Side features from a RecBole ``.user`` or ``.item`` file, aligned to ``raw_ids`` (the vocabulary).
+
+    Every column but ``id_column`` becomes one feature, by its declared type:
+
+    - ``token``: int32 codes ``0..K-1`` (distinct values in sorted order); -1 where the value is
+      empty or the id has no row in the file.
+    - ``token_seq`` (space-separated tokens): an int8 multi-hot matrix, one column per distinct token
+      in sorted order; all zeros where missing.
+    - ``float``: float32; NaN where missing.
+
+    Rows for ids the interactions do not contain are ignored.
+
+    Raises:
+        DataError: naming ``file:line`` for a malformed row, a duplicate id, a non-numeric float or
+            a header without ``id_column``.
+    """
+    columns = _atomic_header(path)
+    names = [name for name, _ in columns]
+    if id_column not in names:
+        raise DataError(f"{path}:1: no {id_column!r} column (the .inter file's id column); the header has {names}",
+                        hint=f"name the id column {id_column}:token, as in the .inter file")
+    lines = pd.Series(path.read_text(encoding="utf-8", errors="replace").splitlines())
+    fields = lines.str.count("\t").to_numpy() + 1
+    wrong = np.flatnonzero((fields != len(names)) & (lines.str.strip() != "").to_numpy())
+    if wrong.size:
+        line = int(wrong[0])
+        raise DataError(f"{path}:{line + 1}: expected {len(names)} tab-separated fields, found {fields[line]}: "
+                        f"{lines.iloc[line][:120]!r}", hint="fix that line (an empty value still needs its tab)")
+    frame = pd.read_csv(path, sep="\t", header=0, names=names, dtype=str, keep_default_na=False,
+                        quoting=csv.QUOTE_NONE, engine="c", skip_blank_lines=True, index_col=False)
+    ids = frame[id_column].to_numpy(dtype=object)
+    if raw_ids.dtype.kind in "iuf":
+        ids = pd.to_numeric(frame[id_column], errors="coerce").to_numpy(np.float64)
+    rows = pd.Index(raw_ids).get_indexer(ids)
+    known = rows >= 0
+    dup = pd.Series(rows).duplicated().to_numpy() & known
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0])
+        raise DataError(f"{path}:{row + 2}: {id_column} {frame[id_column].iloc[row]!r} appears twice",
+                        hint="keep one row per id")
+    target, size = rows[known], raw_ids.shape[0]
+    features: dict[str, np.ndarray] = {}
+    for name, kind in columns:
+        if name == id_column:
+            continue
+        values = frame[name]
+        if kind == "float":
+            numbers = pd.to_numeric(values.replace("", np.nan), errors="coerce")
+            bad = np.flatnonzero((numbers.isna() & (values != "")).to_numpy())
+            if bad.size:
+                raise DataError(f"{path}:{int(bad[0]) + 2}: column {name!r} (float) is not a number: "
+                                f"{values.iloc[int(bad[0])]!r}", hint="fix that value, or declare the column token")
+            out = np.full(size, np.nan, np.float32)
+            out[target] = numbers.to_numpy(np.float32)[known]
+        elif kind == "token":
+            present = (values != "").to_numpy()
+            codes = np.full(len(values), -1, np.int32)
+            codes[present] = pd.factorize(values[present], sort=True)[0]
+            out = np.full(size, -1, np.int32)
+            out[target] = codes[known]
+        else:  # token_seq
+            tokens = values.str.split(" ").explode()
+            tokens = tokens[tokens.notna() & (tokens != "")]
+            codes, vocabulary = pd.factorize(tokens, sort=True)
+            if size * len(vocabulary) > MAX_MULTI_HOT_CELLS:
+                raise DataError(f"{path}: column {name!r} (token_seq) has {len(vocabulary):,} distinct tokens: a "
+                                f"{size:,} x {len(vocabulary):,} multi-hot matrix is too large",
+                                hint="remove that column from the file, or declare it token")
+            out = np.zeros((size, len(vocabulary)), np.int8)
+            source_rows = tokens.index.to_numpy()
+            keep = known[source_rows]
+            out[rows[source_rows[keep]], codes[keep]] = 1
+        features[name] = out
+    return features
 
 
 def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> tuple[pd.DataFrame, dict[str, str | None]]:

@@ -59,6 +59,37 @@ class ArchiveSource:
     member_sha256: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class FileSource:
+    """Files published one by one under a fixed URL prefix, each pinned by sha256.
+
+    Used for research repositories whose files are stable at a commit, e.g.
+    ``https://raw.githubusercontent.com/OWNER/REPO/COMMIT/Data/`` (the commit, not a branch, keeps
+    the bytes fixed). Each file is downloaded to ``base_url + name`` and kept only if its sha256
+    matches.
+
+    Attributes:
+        base_url: the prefix every file name is appended to (ends with ``/``).
+        sha256: file name -> expected sha256.
+    """
+
+    base_url: str
+    sha256: Mapping[str, str]
+
+    @property
+    def url(self) -> str:
+        """For messages: where the files come from."""
+        return self.base_url
+
+
+def github_files(repo: str, commit: str, folder: str, sha256: Mapping[str, str]) -> FileSource:
+    """Files of ``repo`` (``owner/name``) at a full 40-hex ``commit``, under ``folder``, pinned by sha256."""
+    if len(commit) != 40:
+        raise ValueError(f"github_files needs a full commit id, got {commit!r}")
+    prefix = f"{folder.strip('/')}/" if folder.strip("/") else ""
+    return FileSource(f"https://raw.githubusercontent.com/{repo}/{commit}/{prefix}", dict(sha256))
+
+
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
@@ -67,8 +98,13 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def locate(name: str, files: Sequence[str], ctx: DatasetContext, source: ArchiveSource | None) -> Path:
+def locate(
+    name: str, files: Sequence[str], ctx: DatasetContext, source: ArchiveSource | FileSource | None,
+    origin: str | None = None,
+) -> Path:
     """The folder holding all ``files`` of dataset ``name``, downloading it if allowed.
+
+    ``origin`` says where to get the files by hand when there is no download ``source``.
 
     Raises:
         DataError: saying which files to put where when they are missing and cannot be downloaded.
@@ -77,17 +113,19 @@ def locate(name: str, files: Sequence[str], ctx: DatasetContext, source: Archive
     for folder in candidates:
         if all((folder / f).is_file() for f in files):
             return folder
+    if isinstance(source, FileSource) and ctx.allow_download:
+        return fetch_files(name, source, ctx.cache_dir)
     if source is not None and ctx.allow_download:
         return fetch_archive(name, source, ctx.cache_dir)
     where = ctx.data_dir / name if ctx.data_dir else Path("$" + DATA_DIR_ENV) / name
     partial = [f"{f} (missing)" for f in files if not any((c / f).is_file() for c in candidates)]
-    got = f" from {source.url}" if source else ""
+    got = f" from {source.url}" if source else f" from {origin}" if origin else ""
     why = f"set {DATA_DIR_ENV} and " if ctx.data_dir is None else ""
     raise DataError(
         f"dataset {name!r}: files not found: {', '.join(partial) or ', '.join(files)}; looked in "
         f"{', '.join(str(c) for c in candidates) or '(no data directory set)'}",
         hint=f"{why}put {', '.join(files)}{got} into {where}/"
-        + ("" if ctx.allow_download else f", or unset {OFFLINE_ENV} to download"),
+        + ("" if ctx.allow_download or source is None else f", or unset {OFFLINE_ENV} to download"),
     )
 
 
@@ -118,6 +156,41 @@ def fetch_archive(name: str, source: ArchiveSource, cache_dir: Path) -> Path:
         extract_zip(archive, target, source.member_prefix, source.member_sha256)
     finally:
         archive.unlink(missing_ok=True)
+    return target
+
+
+def fetch_files(name: str, source: FileSource, cache_dir: Path) -> Path:
+    """Download every file of ``source`` into ``cache_dir/name``, verified; return that folder.
+
+    All files are downloaded into a staging directory first; a file whose sha256 differs is
+    discarded with the rest, and only when every file matched are they moved into place (each by an
+    atomic rename), so the cache never holds a partial or unverified file.
+    """
+    target = cache_dir / name
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_dir))
+    try:
+        for rel, expected in source.sha256.items():
+            url = source.base_url + rel
+            tmp = _download(url, staging)
+            got = file_digest(tmp)
+            if got != expected:
+                raise DataError(
+                    f"dataset {name!r}: {url} has sha256 {got}, expected {expected}; the download was discarded",
+                    hint="retry later; if it persists the published file changed or moved: place the files by hand",
+                )
+            dest = staging / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
+        if not target.exists():
+            os.replace(staging, target)
+        else:  # some files were already there: add the verified ones beside them
+            for rel in source.sha256:
+                (target / rel).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / rel, target / rel)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

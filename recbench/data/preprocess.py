@@ -8,6 +8,8 @@ Example (TOML, one dataset of a sweep)::
         {step = "rating_range", min = 1, max = 5},
         {step = "implicit", threshold = 4},
         {step = "kcore", users = 5, items = 5},
+        {step = "features", user = ["age", "gender", "occupation"], item = ["genres"],
+         bins = {age = [18, 25, 35, 45, 50, 56]}},
         {step = "compact"},
     ]
 
@@ -18,7 +20,8 @@ Steps only remove rows; the vocabularies, ``n_users``/``n_items`` and the per-us
 features stay indexed as loaded, so a user or item may be left with no rows. Only the ``compact``
 step re-indexes users and items (vocabularies, side features and published candidate sets follow):
 ``kcore`` and ``implicit`` never compact implicitly, so that indices stay comparable with the raw
-data until a configuration asks for it. Every step is vectorised with numpy; none loops over rows, users or items
+data until a configuration asks for it. ``features`` removes no rows: it keeps the named side
+features and encodes them (see :func:`_features`). Every step is vectorised with numpy; none loops over rows, users or items
 (``kcore`` loops over rounds until a fixpoint).
 """
 
@@ -32,6 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from recbench.data.interactions import Interactions, Vocabulary
 from recbench.errors import ConfigError, DataError
@@ -53,6 +57,9 @@ class StepReport:
         items_after: items with at least one row after the step.
         rounds: for ``kcore``, the number of passes that removed rows until the fixpoint
             (0: the data already was a core); None for other steps.
+        features: for ``features``, what each kept feature became, keyed ``user.NAME`` /
+            ``item.NAME`` (``kind``, ``cardinality``, and ``missing`` where some values were
+            missing), plus ``dropped``; None for other steps.
     """
 
     step: str
@@ -62,6 +69,7 @@ class StepReport:
     users_after: int
     items_after: int
     rounds: int | None = None
+    features: dict[str, Any] | None = None
 
     @property
     def removed(self) -> int:
@@ -70,7 +78,10 @@ class StepReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form, for run records."""
-        return {**asdict(self), "removed": self.removed}
+        out = {**asdict(self), "removed": self.removed}
+        if self.features is None:
+            del out["features"]  # records of the other steps keep their shape
+        return out
 
     def describe(self) -> str:
         """One line, e.g. ``kcore(users=5, items=5): 100000 -> 99287 rows (-713), 943 users, 1349 items``."""
@@ -80,6 +91,12 @@ class StepReport:
         )
         if self.rounds is not None:
             line += f", {self.rounds} round{'s' if self.rounds != 1 else ''}"
+        if self.features is not None:
+            kept = [f"{name} ({info['kind']}, {info['cardinality']})" for name, info in self.features.items()
+                    if name != "dropped"]
+            line += f"; kept {', '.join(kept) or 'no features'}"
+            if self.features.get("dropped"):
+                line += f"; dropped {', '.join(self.features['dropped'])}"
         return line
 
 
@@ -93,7 +110,8 @@ def describe_reports(reports: Sequence[StepReport]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Param:
-    """One step parameter: its kind (``int``, ``number`` or ``choice``), default and constraint."""
+    """One step parameter: its kind (``int``, ``number``, ``choice``, ``names`` or ``bins``), default and
+    constraint."""
 
     kind: str
     default: Any = _REQUIRED
@@ -106,6 +124,10 @@ class _Param:
             return "one of " + ", ".join(json.dumps(c) for c in self.choices)
         if self.kind == "int":
             return "an integer" + (f" >= {self.minimum}" if self.minimum is not None else "")
+        if self.kind == "names":
+            return "a list of distinct feature names"
+        if self.kind == "bins":
+            return "a table of feature name = [increasing finite numbers]"
         return "a finite number"
 
 
@@ -116,6 +138,7 @@ class _Result:
     keep: np.ndarray | None = None
     data: Interactions | None = None
     rounds: int | None = None
+    features: dict[str, Any] | None = None
 
 
 _StepFn = Callable[[Interactions, Mapping[str, Any], "_Where"], _Result]
@@ -129,6 +152,7 @@ class _Step:
     needs_rating: bool = False
     loosen: str = "remove the step"  # the fix quoted when the step leaves no rows
     check: Callable[[Mapping[str, Any]], str | None] | None = None
+    check_data: Callable[[Interactions, Mapping[str, Any]], str | None] | None = None  # before any step runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +295,105 @@ def _compact(data: Interactions, params: Mapping[str, Any], where: _Where) -> _R
     return _Result(data=compacted)
 
 
+def is_multi_hot(values: np.ndarray) -> bool:
+    """A 2-D matrix holding only 0 and 1 (booleans or integers), e.g. genres."""
+    return values.ndim == 2 and (values.dtype == bool or (values.dtype.kind in "iu" and not (
+        np.count_nonzero(values) - np.count_nonzero(values == 1))))
+
+
+def missing_categories(values: np.ndarray) -> np.ndarray:
+    """Where a 1-D categorical feature is missing: negative integers (the RecBole reader's -1), None,
+    NaN or empty strings."""
+    if values.dtype.kind in "iu":
+        return values < 0
+    if values.dtype.kind == "b":
+        return np.zeros(values.shape, bool)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray(pd.isna(values) | (pd.Series(values) == "").to_numpy(), bool)
+
+
+def _encode_feature(values: np.ndarray, edges: Sequence[float] | None) -> tuple[np.ndarray, dict[str, Any]]:
+    """One side feature -> (encoded array, report entry).
+
+    - 2-D 0/1 matrices (multi-hot, e.g. genres) stay as int8; other 2-D arrays stay as float32.
+    - With ``edges`` (the ``bins`` option): a numeric feature becomes bucket codes ``0..len(edges)``;
+      bucket ``k`` holds ``edges[k-1] <= x < edges[k]``; NaN gets its own last code.
+    - Floats without ``edges`` stay numeric (float32).
+    - Anything else (integers, booleans, strings) is categorical: dense int32 codes ``0..C-1`` over
+      the distinct values in sorted order; missing values (negative integers, as the RecBole reader
+      writes them, or None / empty strings) share one extra last code.
+    """
+    if values.ndim == 2:
+        if is_multi_hot(values):
+            return values.astype(np.int8), {"kind": "multi-hot", "cardinality": int(values.shape[1])}
+        return values.astype(np.float32), {"kind": "matrix", "cardinality": int(values.shape[1])}
+    if edges is not None:
+        numeric = values.astype(np.float64)
+        missing = np.isnan(numeric)
+        codes = np.searchsorted(np.asarray(edges, np.float64), numeric, side="right").astype(np.int32)
+        codes[missing] = len(edges) + 1
+        entry = {"kind": "bucketised", "cardinality": len(edges) + 1 + int(missing.any()), "bins": list(edges)}
+        return codes, {**entry, **({"missing": int(missing.sum())} if missing.any() else {})}
+    if values.dtype.kind == "f":
+        finite = values[~np.isnan(values)]
+        return values.astype(np.float32), {"kind": "numeric", "cardinality": int(np.unique(finite).size)}
+    missing = missing_categories(values)
+    distinct, codes = np.unique(values[~missing], return_inverse=True)
+    out = np.full(values.shape, distinct.size, np.int32)
+    out[~missing] = codes.reshape(-1)
+    entry: dict[str, Any] = {"kind": "categorical", "cardinality": int(distinct.size + missing.any())}
+    if missing.any():
+        entry["missing"] = int(missing.sum())
+    return out, entry
+
+
+def _feature_problem(data: Interactions, params: Mapping[str, Any]) -> str | None:
+    """Names that are not features of the data, and bins on features that cannot be bucketised."""
+    for side in ("user", "item"):
+        available = getattr(data, f"{side}_features")
+        for name in params.get(side, ()):
+            if name not in available:
+                return (f"{_unknown(side + ' feature', name, sorted(available))}"
+                        if available else f"{side} feature {name!r}: the data has no {side} features")
+            edges = params.get("bins", {}).get(name)
+            values = np.asarray(available[name])
+            if edges is not None and (values.ndim != 1 or values.dtype.kind not in "iuf"):
+                return (f"bins for {side} feature {name!r}: it is not a numeric column "
+                        f"({values.dtype}, shape {values.shape}); remove its bins")
+    return None
+
+
+def _features(data: Interactions, params: Mapping[str, Any], where: _Where) -> _Result:
+    """Keep the named side features, encoded (see :func:`_encode_feature`); rows are untouched."""
+    problem = _feature_problem(data, params)  # checked before any step ran; an earlier features step may drop some
+    if problem:
+        raise ConfigError(f"{where.label('features', params)}: {problem}")
+    report: dict[str, Any] = {}
+    kept: dict[str, dict[str, np.ndarray]] = {}
+    dropped: list[str] = []
+    for side in ("user", "item"):
+        available = getattr(data, f"{side}_features")
+        kept[side] = {}
+        for name in params.get(side, ()):
+            encoded, entry = _encode_feature(np.asarray(available[name]), params.get("bins", {}).get(name))
+            kept[side][name] = encoded
+            report[f"{side}.{name}"] = entry
+        dropped += [f"{side}.{name}" for name in available if name not in kept[side]]
+    report["dropped"] = dropped
+    return _Result(data=replace(data, user_features=kept["user"], item_features=kept["item"]), features=report)
+
+
+def _check_features(params: Mapping[str, Any]) -> str | None:
+    if not params.get("user") and not params.get("item"):
+        return 'name the features to keep, e.g. user = ["age", "gender"], item = ["genres"]'
+    named = set(params.get("user", ())) | set(params.get("item", ()))
+    stray = [name for name in params.get("bins", {}) if name not in named]
+    if stray:
+        return f"bins for {', '.join(repr(n) for n in stray)}, which is not in user or item; add it there or remove its bins"
+    return None
+
+
 def _check_range(params: Mapping[str, Any]) -> str | None:
     if "min" not in params and "max" not in params:
         return "needs min, max or both, e.g. min = 1, max = 5"
@@ -309,6 +432,15 @@ _STEPS: dict[str, _Step] = {
             },
             loosen="use a looser setting: lower users and/or items (1 disables a side)",
         ),
+        _Step(
+            "features", _features,
+            {
+                "user": _Param("names", None, example='user = ["age", "gender", "occupation"]'),
+                "item": _Param("names", None, example='item = ["genres"]'),
+                "bins": _Param("bins", None, example="bins = {age = [18, 25, 35, 45, 50, 56]}"),
+            },
+            check=_check_features, check_data=_feature_problem,
+        ),
         _Step("compact", _compact),
     )
 }
@@ -322,7 +454,8 @@ STEP_NAMES: tuple[str, ...] = tuple(_STEPS)
 
 def _call(step: str, params: Mapping[str, Any]) -> str:
     """``kcore(users=5, items=5)``; strings in TOML's double quotes."""
-    args = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else repr(v)}" for k, v in params.items())
+    args = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str | list | tuple | dict) else repr(v)}"
+                     for k, v in params.items())
     return f"{step}({args})"
 
 
@@ -332,9 +465,22 @@ def _unknown(kind: str, name: str, known: Sequence[str]) -> str:
     return f"unknown {kind} {name!r}{guess} Known: {', '.join(known) or '(none)'}"
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _value_ok(spec: _Param, value: Any) -> bool:
     if spec.kind == "choice":
         return isinstance(value, str) and value in spec.choices
+    if spec.kind == "names":
+        return (isinstance(value, Sequence) and not isinstance(value, str)
+                and all(isinstance(v, str) and v for v in value) and len(set(value)) == len(value))
+    if spec.kind == "bins":
+        return isinstance(value, Mapping) and all(
+            isinstance(edges, Sequence) and not isinstance(edges, str) and len(edges) > 0
+            and all(_finite(e) for e in edges) and all(a < b for a, b in zip(edges, edges[1:]))
+            for edges in value.values()
+        )
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     if spec.kind == "int":
@@ -424,13 +570,17 @@ def preprocess(data: Interactions, steps: Sequence[Mapping[str, Any]]) -> tuple[
         The preprocessed data and one :class:`StepReport` per step.
 
     Raises:
-        ConfigError: an unknown step, a bad parameter, or a step that needs a column the data lacks;
-            raised before any step runs.
+        ConfigError: an unknown step, a bad parameter, a step that needs a column the data lacks, or
+            a ``features`` step naming a feature the data lacks; raised before any step runs.
         DataError: a step left no rows (naming the dataset, the step and its parameters), or
             ``rating_range`` with ``action = "error"`` found a rating outside the range.
     """
     plan = validate_steps(steps, f"dataset {data.name}: preprocess")
     _check_columns(data, plan)
+    for i, (name, params) in enumerate(plan):
+        problem = _STEPS[name].check_data(data, params) if _STEPS[name].check_data else None
+        if problem:
+            raise ConfigError(f"dataset {data.name}: preprocess[{i}] ({name}): {problem}")
     if plan and not len(data):
         raise DataError(f"dataset {data.name}: has no rows to preprocess", hint="check the dataset's files")
     origin = np.arange(len(data))
@@ -450,6 +600,6 @@ def preprocess(data: Interactions, steps: Sequence[Mapping[str, Any]]) -> tuple[
         reports.append(StepReport(
             step=name, params=dict(params), rows_before=rows_before, rows_after=len(data),
             users_after=_active(data.user_idx, data.n_users), items_after=_active(data.item_idx, data.n_items),
-            rounds=result.rounds,
+            rounds=result.rounds, features=result.features,
         ))
     return data, reports

@@ -1,0 +1,127 @@
+"""Verified downloads of files pinned by sha256, without the network: sources are local file:// URLs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recbench.builtin import public_formats as formats
+from recbench.data.files import FileSource, dataset_context, fetch_files, file_digest, github_files
+from recbench.errors import DataError
+
+
+def _remote(tmp_path: Path, files: dict[str, bytes]) -> FileSource:
+    """A folder standing in for the publisher, and a source pinning the given bytes."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    for name, payload in files.items():
+        (remote / name).write_bytes(payload)
+    return FileSource(remote.as_uri() + "/", {n: file_digest(remote / n) for n in files})
+
+
+def _leftovers(cache: Path) -> list[str]:
+    return sorted(p.name for p in cache.iterdir()) if cache.exists() else []
+
+
+def test_fetch_files_verifies_and_publishes(tmp_path: Path) -> None:
+    source = _remote(tmp_path, {"a.txt": b"0 1 2\n", "b.txt": b"1 3\n"})
+    cache = tmp_path / "cache"
+    folder = fetch_files("thing", source, cache)
+    assert folder == cache / "thing" and _leftovers(cache) == ["thing"]  # no staging or temp files
+    assert (folder / "a.txt").read_bytes() == b"0 1 2\n" and (folder / "b.txt").read_bytes() == b"1 3\n"
+
+
+@pytest.mark.parametrize("damage", ["other bytes", "truncated"])
+def test_a_file_whose_checksum_differs_is_discarded_with_the_rest(tmp_path: Path, damage: str) -> None:
+    source = _remote(tmp_path, {"a.txt": b"fine\n", "b.txt": b"0 1\n" * 1000})
+    b = tmp_path / "remote" / "b.txt"
+    b.write_bytes(b"0 2\n" * 1000 if damage == "other bytes" else b.read_bytes()[:2001])
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match=r"b\.txt has sha256 [0-9a-f]{64}, expected .*the download was discarded"):
+        fetch_files("thing", source, cache)
+    assert _leftovers(cache) == []  # a.txt was fine but is not published without b.txt
+
+
+def test_a_failed_download_leaves_nothing(tmp_path: Path) -> None:
+    source = _remote(tmp_path, {"a.txt": b"fine\n", "b.txt": b"x\n"})
+    (tmp_path / "remote" / "b.txt").unlink()
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError, match=r"download of .*b\.txt failed"):
+        fetch_files("thing", source, cache)
+    assert _leftovers(cache) == []
+
+
+def test_files_already_present_stay_and_verified_ones_join_them(tmp_path: Path) -> None:
+    source = _remote(tmp_path, {"a.txt": b"A\n", "b.txt": b"B\n"})
+    (tmp_path / "cache" / "thing").mkdir(parents=True)
+    (tmp_path / "cache" / "thing" / "notes.md").write_text("mine")
+    folder = fetch_files("thing", source, tmp_path / "cache")
+    assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.txt", "notes.md"]
+    assert _leftovers(tmp_path / "cache") == ["thing"]
+
+
+def test_loader_downloads_into_the_cache_then_reads_it(tmp_path: Path, data_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """lastfm-hetrec2011 end to end: the 'publisher' is a copy of the real file."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    shutil.copy(data_dir / "lastfm-hetrec2011" / "user_artists.dat", remote)
+    monkeypatch.setitem(formats.SOURCES, "lastfm-hetrec2011",
+                        FileSource(remote.as_uri() + "/", formats.LASTFM_HETREC))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RECBENCH_CACHE_DIR", str(cache))
+    monkeypatch.delenv("RECBENCH_OFFLINE")
+    data = formats.load_lastfm_hetrec(dataset_context(data_dir=tmp_path / "empty"))
+    assert (len(data), data.n_users, data.n_items) == (92_834, 1_892, 17_632)
+    assert file_digest(cache / "lastfm-hetrec2011" / "user_artists.dat") == formats.LASTFM_HETREC["user_artists.dat"]
+    (remote / "user_artists.dat").unlink()  # a second load reads the cache, not the network
+    assert len(formats.load_lastfm_hetrec(dataset_context(data_dir=tmp_path / "empty"))) == 92_834
+
+
+def test_truncated_afcfm_archive_is_discarded(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    payload = (data_dir / "ml-1m-afcfm" / "ml-1m.zip").read_bytes()
+    (remote / "ml-1m.zip").write_bytes(payload[: len(payload) // 2])
+    monkeypatch.setitem(formats.SOURCES, "ml-1m-afcfm", FileSource(remote.as_uri() + "/", formats.ML1M_AFCFM))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RECBENCH_CACHE_DIR", str(cache))
+    monkeypatch.delenv("RECBENCH_OFFLINE")
+    with pytest.raises(DataError, match=r"ml-1m\.zip has sha256 .*the download was discarded"):
+        formats.load_ml1m_afcfm(dataset_context(data_dir=tmp_path / "empty"))
+    assert _leftovers(cache) == []
+
+
+def test_offline_error_names_the_download_url(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as info:
+        formats.load_amazon_video_sasrec(dataset_context(data_dir=tmp_path))
+    hint = info.value.hint
+    assert "https://raw.githubusercontent.com/kang205/SASRec/e3738967fddab206d6eeb4fda433e7a7034dd8b1/data/" in hint
+    assert "unset RECBENCH_OFFLINE" in hint and str(tmp_path / "amazon-video-sasrec") in hint
+
+
+def test_github_files_url_needs_a_full_commit() -> None:
+    source = github_files("o/r", "a" * 40, "/Data/", {"x.txt": "0" * 64})
+    assert source.base_url + "x.txt" == f"https://raw.githubusercontent.com/o/r/{'a' * 40}/Data/x.txt"
+    with pytest.raises(ValueError, match="full commit"):
+        github_files("o/r", "main", "Data", {})
+
+
+def test_sources_match_the_data_readme(data_dir: Path) -> None:
+    """Each download's repository, commit, folder and sha256 are the ones the data README records."""
+    readme = (data_dir / "README.md").read_text()
+    sections = dict(re.findall(r"^## ([\w.-]+): (.*?)(?=^## |\Z)", readme, flags=re.M | re.S))
+    sources = dict(formats.SOURCES)
+    sources["deepcf-lastfm"] = github_files("familyld/DeepCF", formats._DEEPCF_COMMIT, "Data", formats.DEEPCF_LASTFM)
+    sources["deepcf-amusic"] = github_files("familyld/DeepCF", formats._DEEPCF_COMMIT, "Data", formats.DEEPCF_AMUSIC)
+    for name, source in sources.items():
+        text = sections[name]
+        repo, commit, folder = re.fullmatch(
+            r"https://raw\.githubusercontent\.com/([^/]+/[^/]+)/([0-9a-f]{40})/(.*)", source.base_url).groups()
+        assert f"`{repo}` @ `{commit}`" in text or f"`{repo}`, **first commit** `{commit}`" in text, name
+        for file, digest in source.sha256.items():
+            assert re.search(rf"\| `{re.escape(file)}` \| \d+ \| `{digest}` \|", text), (name, file)
+            assert f"{folder}{file}" in text or f"{folder.rstrip('/')}/{{" in text or folder.rstrip("/") in text, name
