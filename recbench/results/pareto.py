@@ -113,8 +113,11 @@ def _panel(ax, board: Board, column: str) -> None:  # noqa: ANN001 - a matplotli
             ax.annotate(f"published: {figure.model}", (0.99, figure.metrics[main]), xycoords=("axes fraction", "data"),
                         textcoords="offset points", xytext=(0, 3), fontsize=8, color="tab:blue", ha="right")
     missing = [str(m) for m, ok in zip(table["model"], shown, strict=True) if not ok]
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{column} ({board.device}), log scale")
+    if shown.any():
+        ax.set_xscale("log")
+    else:
+        ax.text(0.5, 0.5, f"no model has both {main} and {column}", transform=ax.transAxes, ha="center")
+    ax.set_xlabel(f"{column} ({board.device})" + (", log scale" if shown.any() else ""))
     ax.set_ylabel(f"{main} ({'higher' if higher else 'lower'} is better)")
     title = board.title + (f"\nnot shown (no {main} or throughput): {', '.join(missing)}" if missing else "")
     ax.set_title(title, fontsize=9)
