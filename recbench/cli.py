@@ -182,7 +182,8 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     outcome = runner.run()
     keys = {runner.run_key(d, m, s) for d in sweep.datasets for m in sweep.models for s in sweep.seeds}
     records = [r for r in runner.store.records() if r.run_key in keys]
-    table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key))
+    table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key),
+                   published=sweep.published)
     if table:
         from recbench.results.publish import publish
 

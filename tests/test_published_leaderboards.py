@@ -8,7 +8,7 @@ import pytest
 
 from recbench.config import load_sweep
 from recbench.results.leaderboard import unexplained_differences
-from recbench.results.publish import PAGE_FILE, _boards, leaderboard_markdown, leaderboard_page
+from recbench.results.publish import PAGE_FILE, leaderboard_boards, leaderboard_markdown, leaderboard_page
 from recbench.results.store import ResultStore
 
 LEADERBOARDS = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glob("*.toml"))
@@ -30,7 +30,7 @@ def test_committed_table_regenerates_from_its_records(config: Path) -> None:
 @pytest.mark.parametrize("config", LEADERBOARDS, ids=lambda p: p.stem)
 def test_published_figures_are_shown_and_every_difference_beyond_the_seed_spread_has_a_note(config: Path) -> None:
     sweep = load_sweep(config)
-    assert unexplained_differences(_boards(sweep, None)) == []
+    assert unexplained_differences(leaderboard_boards(sweep, None)) == []
     committed = (Path(sweep.out) / "leaderboard.md").read_text()
     for figure in sweep.published:
         assert f"| published: {figure.model} [" in committed and figure.source in committed

@@ -22,7 +22,8 @@ PAPER_FILE = "published.md"
 PAGE_FILE = "index.html"
 
 
-def _boards(sweep: SweepConfig, keys: set[str] | None) -> list[Board]:
+def leaderboard_boards(sweep: SweepConfig, keys: set[str] | None = None) -> list[Board]:
+    """The boards of ``sweep``'s result directory (records restricted to ``keys``) with its published figures."""
     store = ResultStore(Path(sweep.out))
     records = [r for r in store.records() if keys is None or r.run_key in keys]
     return boards(records, list(sweep.metrics), per_user=lambda r: store.load_per_user(r.run_key),
@@ -46,12 +47,12 @@ def _page(sweep: SweepConfig, groups: list[Board]) -> str:
 
 def leaderboard_markdown(sweep: SweepConfig, keys: set[str] | None = None) -> str:
     """The markdown leaderboard of ``sweep``'s result directory (records restricted to ``keys``)."""
-    return _markdown(sweep, _boards(sweep, keys))
+    return _markdown(sweep, leaderboard_boards(sweep, keys))
 
 
 def leaderboard_page(sweep: SweepConfig, keys: set[str] | None = None) -> str:
     """The self-contained HTML page of the same leaderboard."""
-    return _page(sweep, _boards(sweep, keys))
+    return _page(sweep, leaderboard_boards(sweep, keys))
 
 
 def publish(sweep: SweepConfig, keys: set[str] | None = None) -> Path:
@@ -61,7 +62,7 @@ def publish(sweep: SweepConfig, keys: set[str] | None = None) -> Path:
         ConfigError: ours differs from a ``[[published]]`` figure by more than the seed spread and the
             entry has no ``note`` saying why.
     """
-    groups = _boards(sweep, keys)
+    groups = leaderboard_boards(sweep, keys)
     unexplained = unexplained_differences(groups)
     if unexplained:
         raise ConfigError(f"{sweep.name}: {unexplained[0]}",
