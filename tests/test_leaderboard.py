@@ -146,6 +146,11 @@ def test_published_rows_are_marked_unranked_never_bold_and_outside_significance(
     data = json.loads(render(records, ["ndcg@10"], "json", published=figures))
     assert data[0]["published"][0]["beyond_seed_spread"] is True and data[0]["published"][1]["ref"] == 2
     assert len(data[0]["rows"]) == 2
+    latex = render(records, ["ndcg@10"], "latex", published=figures)
+    assert "published: A (paper) [1]" in latex and "\n% [1] Paper, table 2" in latex
+    csv = render(records, ["ndcg@10"], "csv", published=figures).splitlines()
+    assert csv[1].startswith("a,2,1,2/2 ok,") and csv[3].startswith("published: A (paper),,,,0.95,")
+    assert "Paper, table 2" in csv[3]
 
 
 def test_seed_spread_counts_the_rounding_of_the_published_figure() -> None:
@@ -155,7 +160,7 @@ def test_seed_spread_counts_the_rounding_of_the_published_figure() -> None:
     (board,) = boards(records, ["ndcg@10"], published=_published(_figure(metrics={"ndcg@10": 0.442})))
     assert not comparisons(board)[0].beyond_spread  # 0.442 stands for [0.4415, 0.4425)
     (board,) = boards(records, ["ndcg@10"], published=_published(_figure(metrics={"ndcg@10": 0.4420})))
-    assert not comparisons(board)[0].beyond_spread
+    assert not comparisons(board)[0].beyond_spread  # TOML keeps no trailing zero: 0.4420 reads as 0.442
     (board,) = boards(records, ["ndcg@10"], published=_published(_figure(metrics={"ndcg@10": 0.4412})))
     assert comparisons(board)[0].beyond_spread
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def pareto_front(speed: Sequence[float], accuracy: Sequence[float], higher_is_be
     return front
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError as exc:
@@ -90,7 +91,7 @@ def write_plot(groups: Sequence[Board], path: str | Path, axis: str = "train") -
     return path
 
 
-def _panel(ax, board: Board, column: str) -> None:  # noqa: ANN001 - a matplotlib Axes
+def _panel(ax: Any, board: Board, column: str) -> None:
     main = board.main_metric
     higher = board.higher_is_better.get(main, True)
     table = board.table
