@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("results", nargs="+", help="result directories (holding records/)")
     board.add_argument("--format", default="md", choices=["md", "csv", "json", "html", "latex"], help="output format")
     board.add_argument("--metrics", help="comma-separated metrics to show; the first ranks the models")
+    board.add_argument("--config", help="a sweep TOML: its metrics (unless --metrics) and [[published]] figures")
+    board.add_argument("--plot", metavar="FILE", help="also draw accuracy vs throughput with the Pareto front "
+                       "(.png/.svg/.pdf; needs pip install 'recbench[plot]')")
+    board.add_argument("--plot-x", default="train", choices=["train", "eval"],
+                       help="plot throughput: train examples/s or eval users/s (default train)")
     return parser
 
 
@@ -113,10 +118,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _report_load_failures(host)
     if command == "publish":
         from recbench.config import load_sweep
-        from recbench.results.publish import publish
+        from recbench.results.publish import PAGE_FILE, publish
 
         for config in args.configs:
-            print(f"wrote {publish(load_sweep(config))}")
+            path = publish(load_sweep(config))
+            print(f"wrote {path} and {path.with_name(PAGE_FILE)}")
         return EXIT_OK
     if command == "merge":
         from recbench.results.store import merge_stores
@@ -130,7 +136,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(compare_models([Path(r) for r in args.results], args.models, args.metrics))
         return EXIT_OK
     if command == "leaderboard":
-        return _leaderboard(args.results, args.format, args.metrics)
+        return _leaderboard(args)
     code = _run(host, args if args.command else _parser().parse_args(["run"]))
     return max(code, _report_load_failures(host))
 
@@ -176,7 +182,8 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     outcome = runner.run()
     keys = {runner.run_key(d, m, s) for d in sweep.datasets for m in sweep.models for s in sweep.seeds}
     records = [r for r in runner.store.records() if r.run_key in keys]
-    table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key))
+    table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key),
+                   published=sweep.published)
     if table:
         from recbench.results.publish import publish
 
@@ -209,20 +216,32 @@ def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
         print(f"split.{key}: {value}")
 
 
-def _leaderboard(results: Sequence[str], fmt: str, metrics: str | None) -> int:
-    from recbench.results.leaderboard import render
+def _leaderboard(args: argparse.Namespace) -> int:
+    from recbench.results.leaderboard import boards, render_boards
     from recbench.results.store import ResultStore
 
     stores = {}
-    for root in results:
+    for root in args.results:
         store = ResultStore(Path(root))
         for record in store.records():
             stores.setdefault(record.run_key, (store, record))
     if not stores:
-        raise RecbenchError(f"no run records under {', '.join(results)}", hint="point at a directory holding records/")
+        raise RecbenchError(f"no run records under {', '.join(args.results)}", hint="point at a directory holding records/")
     records = [record for _, record in stores.values()]
-    chosen = [m.strip() for m in metrics.split(",")] if metrics else None
-    print(render(records, chosen, fmt, per_user=lambda r: stores[r.run_key][0].load_per_user(r.run_key)), end="")
+    chosen = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    published, title = (), "recbench leaderboard"
+    if args.config:
+        from recbench.config import load_sweep
+
+        sweep = load_sweep(args.config)
+        chosen = chosen or list(sweep.metrics)
+        published, title = sweep.published, f"recbench leaderboard: {sweep.name}"
+    groups = boards(records, chosen, per_user=lambda r: stores[r.run_key][0].load_per_user(r.run_key), published=published)
+    if args.plot:
+        from recbench.results.pareto import write_plot
+
+        print(f"wrote {write_plot(groups, args.plot, args.plot_x)}", file=sys.stderr)
+    print(render_boards(groups, args.format, title), end="")
     return EXIT_OK
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -58,8 +59,36 @@ class ModelChoice:
 
 
 @dataclass(frozen=True, slots=True)
+class PublishedFigure:
+    """A figure a paper or benchmark reported for a comparable protocol, shown beside ours.
+
+    Written in a leaderboard's TOML as ``[[published]]``; never ranked, bolded or tested.
+
+    Attributes:
+        model: the model as the source names it, e.g. ``"BPR (Cornac)"``.
+        source: where the figures come from (paper, benchmark, table), cited under the table.
+        metrics: metric name -> reported value, e.g. ``{"ndcg@10" = 0.442}``.
+        note: why ours differs (required in practice when it differs by more than the seed spread).
+        protocol: the source's protocol in words, when it is not exactly ours.
+        ours: the recbench model this figure is compared with, e.g. ``"mf_bpr"``.
+        dataset: the sweep dataset whose table shows it (needed when the sweep has several).
+    """
+
+    model: str
+    source: str
+    metrics: Mapping[str, float]
+    note: str = ""
+    protocol: str = ""
+    ours: str | None = None
+    dataset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SweepConfig:
-    """datasets x models x seeds, evaluated with ``metrics``; records go to ``out``."""
+    """datasets x models x seeds, evaluated with ``metrics``; records go to ``out``.
+
+    ``published`` figures only change the rendered tables, never a run.
+    """
 
     name: str
     datasets: tuple[DatasetChoice, ...]
@@ -68,6 +97,7 @@ class SweepConfig:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     out: str = "recbench-results"
     training: Mapping[str, Any] = field(default_factory=dict)
+    published: tuple[PublishedFigure, ...] = ()
 
 
 #: ``recbench run`` with no arguments: offline, about a minute on a 2-core CPU.
@@ -79,7 +109,7 @@ DEFAULT_SWEEP: dict[str, Any] = {
     "models": [{"name": "pop"}, {"name": "mf_bpr"}],
 }
 
-_TOP_KEYS = {"name", "seeds", "metrics", "datasets", "models", "out", "training"}
+_TOP_KEYS = {"name", "seeds", "metrics", "datasets", "models", "out", "training", "published"}
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
@@ -147,6 +177,57 @@ def _models(value: Any, where: str) -> list[ModelChoice]:
     return out
 
 
+_PUBLISHED_KEYS = ("model", "source", "metrics", "note", "protocol", "ours", "dataset")
+_PUBLISHED_EXAMPLE = ('[[published]] model = "BPR (Cornac)", source = "paper, table 2", '
+                      'metrics = { "ndcg@10" = 0.442 }, ours = "mf_bpr", note = "why ours differs"')
+
+
+def _published(value: Any, where: str, metrics: Sequence[str], models: Sequence[str],
+               datasets: Sequence[str]) -> PublishedFigure:
+    """One ``[[published]]`` entry, checked against the sweep's metrics, models and datasets."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {value!r}", hint=_PUBLISHED_EXAMPLE)
+    unknown = set(value) - set(_PUBLISHED_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {', '.join(_PUBLISHED_KEYS)}")
+    for key in ("model", "source"):
+        if not isinstance(value.get(key), str) or not value[key].strip():
+            raise ConfigError(f"{where}: '{key}' must be a non-empty string, got {value.get(key)!r}",
+                              hint=_PUBLISHED_EXAMPLE)
+    for key in ("note", "protocol", "ours", "dataset"):
+        if key in value and not isinstance(value[key], str):
+            raise ConfigError(f"{where}: '{key}' must be a string, got {value[key]!r}")
+    figures = value.get("metrics")
+    if not isinstance(figures, Mapping) or not figures:
+        raise ConfigError(f"{where}: 'metrics' must be a non-empty table of metric = number, got {figures!r}",
+                          hint=_PUBLISHED_EXAMPLE)
+    parsed: dict[str, float] = {}
+    for name, number in figures.items():
+        try:
+            metric = str(parse_metric(name))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        if metric not in metrics:
+            raise ConfigError(f"{where}: metric {name!r} is not among the sweep's metrics ({', '.join(metrics)}), "
+                              "so no table would show it", hint="add it to 'metrics' or drop it here")
+        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+            raise ConfigError(f"{where}: metrics.{name} = {number!r} must be a finite number")
+        parsed[metric] = float(number)
+    ours = value.get("ours")
+    if ours is not None and ours.lower() not in models:
+        raise ConfigError(f"{where}: ours = {ours!r} is not a model of this sweep; models: {', '.join(models)}")
+    dataset = value.get("dataset")
+    if dataset is not None and dataset.lower() not in datasets:
+        raise ConfigError(f"{where}: dataset = {dataset!r} is not a dataset of this sweep; "
+                          f"datasets: {', '.join(datasets)}")
+    if dataset is None and len(set(datasets)) > 1:
+        raise ConfigError(f"{where}: the sweep has several datasets ({', '.join(datasets)}); "
+                          "say which table shows this figure with dataset = \"NAME\"")
+    return PublishedFigure(value["model"].strip(), value["source"].strip(), parsed, value.get("note", "").strip(),
+                           value.get("protocol", "").strip(), ours.lower() if ours else None,
+                           dataset.lower() if dataset else None)
+
+
 def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") -> SweepConfig:
     unknown = set(data) - _TOP_KEYS
     if unknown:
@@ -158,14 +239,24 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
     if not isinstance(seeds, Sequence) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise ConfigError(f"{where}: seeds must be a non-empty list of non-negative integers, got {seeds!r}")
     metrics = tuple(str(parse_metric(m)) for m in data.get("metrics", DEFAULT_METRICS))
+    datasets = tuple(_dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(data["datasets"]))
+    models = tuple(c for i, m in enumerate(data["models"]) for c in _models(m, f"{where}: models[{i}]"))
+    published = data.get("published", [])
+    if not isinstance(published, list):
+        raise ConfigError(f"{where}: 'published' must be an array of tables ([[published]]), got {published!r}",
+                          hint=_PUBLISHED_EXAMPLE)
+    model_names = list(dict.fromkeys(m.name for m in models))
+    dataset_names = list(dict.fromkeys(d.name for d in datasets))
     return SweepConfig(
         name=str(data.get("name", "sweep")),
-        datasets=tuple(_dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(data["datasets"])),
-        models=tuple(c for i, m in enumerate(data["models"]) for c in _models(m, f"{where}: models[{i}]")),
+        datasets=datasets,
+        models=models,
         seeds=tuple(dict.fromkeys(int(s) for s in seeds)),
         metrics=metrics,
         out=str(data.get("out", "recbench-results")),
         training=dict(data.get("training", {})),
+        published=tuple(_published(p, f"{where}: published[{i}]", metrics, model_names, dataset_names)
+                        for i, p in enumerate(published)),
     )
 
 

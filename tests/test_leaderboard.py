@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +41,17 @@ def test_mean_std_rank_and_incomplete_rows_are_not_averaged() -> None:
 
 
 def test_formats_escape_and_parse() -> None:
-    records = [_record("<script>", 0, 0.3), _record("x", 0, 0.2)]
-    page = render(records, ["ndcg@10"], "html")
-    assert "<script>" not in page and "&lt;script&gt;" in page and "d&lt;&amp;&gt;" in page
+    hostile = "<script>alert(1)</script>&\"'"
+    records = [_record(hostile, 0, 0.3), _record("x", 0, 0.2)]
+    figures = _published(_figure(model=hostile, source="<img src=x onerror=alert(2)>", ours=None, note="</td><b>"))
+    page = render(records, ["ndcg@10"], "html", published=figures, title="<t>")
+    assert page.count("<script>") == 1 and page.count("</script>") == 1  # only the page's own sorter
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#x27;</td>" in page and "d&lt;&amp;&gt;" in page
+    assert "<img" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "</td><b>" not in page and "&lt;/td&gt;&lt;b&gt;" in page and "<title>&lt;t&gt;</title>" in page
+    assert not re.search(r"<[^>]*\b(src|href)\s*=|<link|@import|url\(", page)  # self-contained: nothing to fetch
     data = json.loads(render(records, ["ndcg@10"], "json"))
-    assert data[0]["rows"][0]["model"] == "<script>" and data[0]["main_metric"] == "ndcg@10"
+    assert data[0]["rows"][0]["model"] == hostile and data[0]["main_metric"] == "ndcg@10"
     csv = render(records, ["ndcg@10"], "csv")
     assert csv.splitlines()[0].startswith("model,n,trials,runs,ndcg@10")
     latex = render(records, ["ndcg@10"], "latex")
@@ -96,3 +104,125 @@ def test_missing_per_user_values_leave_p_values_empty_not_a_crash(tmp_path: Path
     records = [_record("a", 0, 0.3), _record("b", 0, 0.2)]
     (board,) = boards(records, ["ndcg@10"], per_user=lambda r: store.load_per_user(r.run_key))
     assert np.isnan(board.table.loc[1, "p (t-test)"])
+
+
+# -- published figures beside ours ----------------------------------------------------------------
+
+def _figure(**overrides: object) -> dict:
+    entry = {"model": "A (paper)", "source": "Paper, table 2", "metrics": {"ndcg@10": 0.35}, "ours": "a"}
+    entry.update(overrides)
+    return {k: v for k, v in entry.items() if v is not None}  # None: leave the key out, as TOML would
+
+
+def _published(*entries: dict, datasets: tuple[str, ...] = ("synthetic",)) -> tuple:
+    sweep = sweep_from_mapping({"name": "t", "metrics": ["ndcg@10", "hit@10"], "datasets": list(datasets),
+                                "models": ["a", "b", "c"], "published": list(entries)})
+    return sweep.published
+
+
+def test_published_rows_are_marked_unranked_never_bold_and_outside_significance() -> None:
+    from recbench.results.leaderboard import comparisons, unexplained_differences
+
+    records = [_record("a", 0, 0.30), _record("a", 1, 0.32), _record("c", 0, 0.10), _record("c", 1, 0.20)]
+    figures = _published(_figure(metrics={"ndcg@10": 0.95}, note="they tuned for a year"),
+                         _figure(model="C (other)", source="Other paper", ours="c", metrics={"ndcg@10": 0.155}))
+    (board,) = boards(records, ["ndcg@10"], published=figures)
+    assert list(board.table["model"]) == ["a", "c"]  # published figures are not rows of the ranked table
+    md = render(records, ["ndcg@10"], published=figures)
+    rows = [line for line in md.splitlines() if line.startswith("|")]
+    assert rows[-2].startswith("| —      | published: A (paper) [1]") and "| 0.95 " in rows[-2]
+    assert rows[-1].startswith("| —      | published: C (other) [2]") and "| 0.155 " in rows[-1]
+    assert "**0.3100 ± 0.0141**" in md and "**0.95" not in md  # the best is ours, though 0.95 is higher
+    assert "- [1] Paper, table 2" in md and "- [2] Other paper" in md
+    first, second = comparisons(board)
+    # a: 0.31 ± 0.0141 vs 0.95 -> beyond; c: 0.15 ± 0.0707 vs 0.155 -> within
+    assert first.beyond_spread and not first.unexplained and not second.beyond_spread
+    assert "ndcg@10 0.3100 ± 0.0141 vs 0.95 (-0.6400); differs by more than the seed spread. Note: they tuned" in md
+    assert "within the seed spread" in md
+    assert unexplained_differences([board]) == []
+    bare = _published(_figure(metrics={"ndcg@10": 0.95}))
+    (unexplained,) = unexplained_differences(boards(records, ["ndcg@10"], published=bare))
+    assert "No note says why" in unexplained
+    data = json.loads(render(records, ["ndcg@10"], "json", published=figures))
+    assert data[0]["published"][0]["beyond_seed_spread"] is True and data[0]["published"][1]["ref"] == 2
+    assert len(data[0]["rows"]) == 2
+    latex = render(records, ["ndcg@10"], "latex", published=figures)
+    assert "published: A (paper) [1]" in latex and "\n% [1] Paper, table 2" in latex
+    csv = render(records, ["ndcg@10"], "csv", published=figures).splitlines()
+    assert csv[1].startswith("a,2,1,2/2 ok,") and csv[3].startswith("published: A (paper),,,,0.95,")
+    assert "Paper, table 2" in csv[3]
+
+
+def test_seed_spread_counts_the_rounding_of_the_published_figure() -> None:
+    from recbench.results.leaderboard import comparisons
+
+    records = [_record("a", 0, 0.4423), _record("a", 1, 0.4425)]  # mean 0.4424, std 0.00014
+    (board,) = boards(records, ["ndcg@10"], published=_published(_figure(metrics={"ndcg@10": 0.442})))
+    assert not comparisons(board)[0].beyond_spread  # 0.442 stands for [0.4415, 0.4425)
+    (board,) = boards(records, ["ndcg@10"], published=_published(_figure(metrics={"ndcg@10": 0.4420})))
+    assert not comparisons(board)[0].beyond_spread  # TOML keeps no trailing zero: 0.4420 reads as 0.442
+    (board,) = boards(records, ["ndcg@10"], published=_published(_figure(metrics={"ndcg@10": 0.4412})))
+    assert comparisons(board)[0].beyond_spread
+
+
+def test_published_figures_join_only_their_dataset_and_metrics() -> None:
+    figures = _published(_figure(dataset="ml-100k"), datasets=("synthetic", "ml-100k"))
+    ours = _record("a", 0, 0.3)
+    other = dataclasses.replace(ours, run_key="o", dataset={"name": "ml-100k", "fingerprint": "g"})
+    shown = {b.dataset: len(b.published) for b in boards([ours, other], ["ndcg@10"], published=figures)}
+    assert shown == {"d<&>": 0, "ml-100k": 1}
+    hit_only = _published(_figure(metrics={"hit@10": 0.9}))
+    (board,) = boards([ours], ["ndcg@10"], published=hit_only)  # the table has no hit@10 column
+    assert board.published == [] and "published:" not in render([ours], ["ndcg@10"], published=hit_only)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"source": "s", "metrics": {"ndcg@10": 0.1}}, "'model' must be a non-empty string"),
+    ({"model": "m", "metrics": {"ndcg@10": 0.1}}, "'source' must be a non-empty string"),
+    ({"model": "m", "source": "s"}, "'metrics' must be a non-empty table"),
+    ({"model": "m", "source": "s", "metrics": {}}, "'metrics' must be a non-empty table"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": "0.4"}}, "metrics.ndcg@10 = '0.4' must be a finite number"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": float("nan")}}, "must be a finite number"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": True}}, "must be a finite number"),
+    ({"model": "m", "source": "s", "metrics": {"recall@20": 0.1}}, "'recall@20' is not among the sweep's metrics"),
+    ({"model": "m", "source": "s", "metrics": {"nd cg": 0.1}}, "is not of the form NAME"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": 0.1}, "url": "x"}, "unknown keys ['url']"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": 0.1}, "ours": "bpr"}, "ours = 'bpr' is not a model of this sweep"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": 0.1}, "note": 3}, "'note' must be a string"),
+    ({"model": "m", "source": "s", "metrics": {"ndcg@10": 0.1}, "dataset": "x"}, "dataset = 'x' is not a dataset"),
+    ("BPR 0.44", "expected a table"),
+])
+def test_bad_published_entries_are_one_line_errors_naming_the_entry(entry: object, message: str) -> None:
+    from recbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="published\\[0\\]") as info:
+        sweep_from_mapping({"datasets": ["synthetic"], "models": ["a"], "metrics": ["ndcg@10"], "published": [entry]},
+                           "x.toml")
+    assert message in str(info.value) and str(info.value).startswith("x.toml: published[0]")
+
+
+def test_published_must_be_an_array_and_name_its_dataset_when_there_are_several() -> None:
+    from recbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="array of tables"):
+        sweep_from_mapping({"datasets": ["synthetic"], "models": ["a"], "published": {"model": "m"}})
+    with pytest.raises(ConfigError, match="several datasets .* dataset = \"NAME\""):
+        _published(_figure(), datasets=("synthetic", "ml-100k"))
+
+
+def test_publish_refuses_an_unexplained_difference_and_writes_md_and_page(tmp_path: Path) -> None:
+    from recbench.errors import ConfigError
+    from recbench.results.publish import PAGE_FILE, publish
+    from recbench.results.store import ResultStore
+
+    store = ResultStore(tmp_path / "board")
+    for record in (_record("a", 0, 0.30), _record("a", 1, 0.32)):
+        store.write(record)
+    base = {"name": "t", "out": str(tmp_path / "board"), "metrics": ["ndcg@10"], "datasets": ["synthetic"], "models": ["a"]}
+    with pytest.raises(ConfigError, match="differs by more than the seed spread.*No note says why"):
+        publish(sweep_from_mapping({**base, "published": [_figure()]}))
+    assert not (tmp_path / "board" / "leaderboard.md").exists()
+    path = publish(sweep_from_mapping({**base, "published": [_figure(note="a <b>reason</b>")]}))
+    assert "Note: a <b>reason</b>" in path.read_text()
+    page = (tmp_path / "board" / PAGE_FILE).read_text()
+    assert page.startswith("<!DOCTYPE html>") and "a &lt;b&gt;reason&lt;/b&gt;" in page and "<b>" not in page

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from recbench.config import load_sweep
-from recbench.results.publish import leaderboard_markdown
+from recbench.results.leaderboard import unexplained_differences
+from recbench.results.publish import PAGE_FILE, leaderboard_boards, leaderboard_markdown, leaderboard_page
 from recbench.results.store import ResultStore
 
 LEADERBOARDS = sorted((Path(__file__).resolve().parents[1] / "leaderboards").glob("*.toml"))
@@ -22,6 +23,24 @@ def test_committed_table_regenerates_from_its_records(config: Path) -> None:
     sweep = load_sweep(config)
     committed = (Path(sweep.out) / "leaderboard.md").read_text()
     assert committed == leaderboard_markdown(sweep), f"stale: run `recbench publish {config.name}`"
+    page = Path(sweep.out) / PAGE_FILE
+    assert page.is_file() and page.read_text() == leaderboard_page(sweep), f"stale: run `recbench publish {config.name}`"
+
+
+@pytest.mark.parametrize("config", LEADERBOARDS, ids=lambda p: p.stem)
+def test_published_figures_are_shown_and_every_difference_beyond_the_seed_spread_has_a_note(config: Path) -> None:
+    sweep = load_sweep(config)
+    assert unexplained_differences(leaderboard_boards(sweep, None)) == []
+    committed = (Path(sweep.out) / "leaderboard.md").read_text()
+    for figure in sweep.published:
+        assert f"| published: {figure.model} [" in committed and figure.source in committed
+        assert not figure.note or figure.note in committed
+
+
+def test_ml100k_shows_cornac_bpr_beside_ours() -> None:
+    sweep = load_sweep(next(p for p in LEADERBOARDS if p.stem == "ml-100k"))
+    (cornac,) = [f for f in sweep.published if f.ours == "mf_bpr"]
+    assert cornac.metrics == {"ndcg@10": 0.442, "precision@10": 0.388, "recall@10": 0.213} and cornac.note
 
 
 @pytest.mark.parametrize("config", LEADERBOARDS, ids=lambda p: p.stem)

@@ -4,11 +4,14 @@ Only comparable records share a table: same dataset fingerprint, split protocol 
 parameters) and evaluation (full ranking or the same candidate source). Accuracy is mean ± sample std
 over seeds; a model with fewer completed seeds than the table's others shows its metrics as missing
 (never averaged over a subset). Throughput is the median over runs, per device kind.
+
+Published figures (``[[published]]`` in a leaderboard's TOML) are shown as marked rows beside ours,
+with their sources under the table; they are never ranked, bolded or tested, and each one compared
+with one of our models says whether ours differs by more than the seed spread.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from recbench.config import PublishedFigure
 from recbench.errors import DataError
 from recbench.results.record import RunRecord
 from recbench.results.significance import align, holm, paired_tests
@@ -41,6 +45,12 @@ class Board:
     main_metric: str | None
     device: str
     higher_is_better: dict[str, bool] = field(default_factory=dict)
+    dataset: str = ""
+    published: list[PublishedFigure] = field(default_factory=list)
+
+    def sources(self) -> list[str]:
+        """The distinct sources of the published figures, in order; reference ``[i]`` is ``sources()[i - 1]``."""
+        return list(dict.fromkeys(f.source for f in self.published))
 
 
 def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
@@ -65,8 +75,11 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
 
 
 def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
-           per_user: PerUserLoader | None = None) -> list[Board]:
-    """Aggregate records into comparable boards, ranked by the first metric, with significance."""
+           per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = ()) -> list[Board]:
+    """Aggregate records into comparable boards, ranked by the first metric, with significance.
+
+    Each published figure joins the boards of its ``dataset`` (every board when it names none).
+    """
     frame = records_frame(records)
     if frame.empty:
         return []
@@ -112,7 +125,8 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
         evaluation = (f"sampled among {candidates} candidates" if candidates
                       else "rating prediction" if protocols == {"rating"} else "full ranking")
         title = f"{dataset} · {' '.join(filter(None, (protocol, _params_text(params))))} · {evaluation}"
-        out.append(Board(title, table, chosen, main, devices, higher))
+        figures = [f for f in published if f.dataset in (None, dataset) and set(f.metrics) & set(chosen)]
+        out.append(Board(title, table, chosen, main, devices, higher, str(dataset), figures))
     return out
 
 
@@ -184,6 +198,91 @@ def _add_significance(table: pd.DataFrame, main: str, by_key: dict[str, RunRecor
         table.loc[i, "p (Wilcoxon)"] = w_p
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A published figure against the model it names as ``ours``.
+
+    Attributes:
+        figure: the published figure.
+        ref: its source's reference number under the table.
+        values: metric -> (our mean, our std over seeds, the published value), for shared metrics.
+        beyond_spread: whether, on some metric, ours differs from the published value by more than our
+            seed std plus the published figure's rounding (half a unit of its last printed decimal).
+    """
+
+    figure: PublishedFigure
+    ref: int
+    values: dict[str, tuple[float, float, float]]
+    beyond_spread: bool
+
+    @property
+    def unexplained(self) -> bool:
+        """Ours differs by more than the seed spread and the figure has no note saying why."""
+        return self.beyond_spread and not self.figure.note
+
+    def text(self) -> str:
+        """One line: the figures side by side, the verdict, and the note."""
+        name = f"published: {self.figure.model} [{self.ref}]"
+        protocol = f" (their protocol: {self.figure.protocol})" if self.figure.protocol else ""
+        note = f" Note: {self.figure.note}" if self.figure.note else ""
+        if self.figure.ours is None:
+            return f"{name}{protocol}.{note}"
+        if not self.values:
+            return f"{name}{protocol} against our {self.figure.ours}: ours has no complete result here.{note}"
+        parts = []
+        for metric, (mean, std, value) in self.values.items():
+            spread = f" ± {std:.4f}" if np.isfinite(std) else ""
+            parts.append(f"{metric} {mean:.4f}{spread} vs {value:g} ({mean - value:+.4f})")
+        verdict = ("differs by more than the seed spread" if self.beyond_spread else "within the seed spread")
+        if self.unexplained:
+            note = " No note says why."
+        return f"{name}{protocol} against our {self.figure.ours}: {'; '.join(parts)}; {verdict}.{note}"
+
+
+def _rounding(value: float) -> float:
+    """Half a unit of the last decimal ``value`` is written with (0.442 -> 0.0005)."""
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return 0.0
+    return 0.5 * 10.0 ** -len(text.split(".")[1])
+
+
+def comparisons(board: Board) -> list[Comparison]:
+    """Every published figure of ``board`` with its reference and, if it names ``ours``, our values."""
+    refs = {source: i + 1 for i, source in enumerate(board.sources())}
+    rows = board.table.set_index("model") if len(board.table) else None
+    out = []
+    for figure in board.published:
+        values: dict[str, tuple[float, float, float]] = {}
+        if figure.ours is not None and rows is not None and figure.ours in rows.index:
+            for metric, value in figure.metrics.items():
+                if metric in board.metrics and np.isfinite(rows.loc[figure.ours, metric]):
+                    values[metric] = (float(rows.loc[figure.ours, metric]), float(rows.loc[figure.ours, f"{metric} std"]), value)
+        beyond = any(abs(mean - value) > (std if np.isfinite(std) else 0.0) + _rounding(value)
+                     for mean, std, value in values.values())
+        out.append(Comparison(figure, refs[figure.source], values, beyond))
+    return out
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text, its numeric sort value (None: missing or text) and whether it is the best."""
+
+    text: str
+    value: float | None = None
+    best: bool = False
+
+
+TEXT_COLUMNS = ("model", "runs", "notes")
+
+
+def _number(value: object) -> float | None:
+    if value is None or isinstance(value, str):
+        return None
+    value = float(value)  # type: ignore[arg-type]
+    return value if np.isfinite(value) else None
+
+
 def _cell(value: object, column: str, metrics: list[str]) -> str:
     if isinstance(value, str):
         return value
@@ -197,63 +296,115 @@ def _cell(value: object, column: str, metrics: list[str]) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def display_table(board: Board, bold: Callable[[str], str]) -> pd.DataFrame:
-    """Formatted strings: mean ± std merged, best mean in bold, throughput labelled with the device."""
-    table = board.table.copy()
-    shown = pd.DataFrame({"rank": range(1, len(table) + 1), "model": table["model"], "n": table["n"]})
-    if (table["trials"] > 1).any():
-        shown["trials"] = table["trials"]
+def board_cells(board: Board) -> tuple[list[str], list[str], list[list[Cell]]]:
+    """Column names, each row's kind (``ours`` or ``published``) and the cells of every row.
+
+    Our rows come first in rank order; published rows follow, marked ``published: NAME [ref]``, with
+    no rank, no bold and no p-values. Metric cells read ``mean ± std``; their sort value is the mean.
+    """
+    table = board.table
+    trials = bool((table["trials"] > 1).any()) if len(table) else False
+    notes = bool(table["notes"].astype(bool).any()) if len(table) else False
+    columns = ["rank", "model", "n"] + (["trials"] if trials else []) + list(board.metrics)
+    p_columns = ["p (t-test)", "p (Wilcoxon)"] if board.main_metric else []
+    columns += [f"{c} vs best" for c in p_columns]
+    columns += [f"{label} ({board.device})" for label in THROUGHPUT_COLUMNS.values()] + ["runs"] + (["notes"] if notes else [])
+    best = {}
     for m in board.metrics:
-        cells = []
-        higher = board.higher_is_better.get(m, True)
-        best = (table[m].max() if higher else table[m].min()) if table[m].notna().any() else None
-        for mean, std in zip(table[m], table[f"{m} std"], strict=True):
+        if table[m].notna().any():
+            best[m] = table[m].max() if board.higher_is_better.get(m, True) else table[m].min()
+    rows, kinds = [], []
+    for i, row in enumerate(table.to_dict("records")):
+        cells = [Cell(str(i + 1), float(i + 1)), Cell(str(row["model"])), Cell(str(row["n"]), float(row["n"]))]
+        if trials:
+            cells.append(Cell(str(row["trials"]), float(row["trials"])))
+        for m in board.metrics:
+            mean, std = row[m], row[f"{m} std"]
             text = _cell(mean, m, board.metrics)
             if text != "—" and isinstance(std, float) and np.isfinite(std):
                 text += f" ± {std:.4f}"
-            if best is not None and mean == best:
-                text = bold(text)
-            cells.append(text)
-        shown[m] = cells
-    if board.main_metric:
-        for col in ("p (t-test)", "p (Wilcoxon)"):
-            shown[f"{col} vs best"] = [_cell(v, col, board.metrics) for v in table[col]]
-    for label in THROUGHPUT_COLUMNS.values():
-        shown[f"{label} ({board.device})"] = [_cell(v, label, board.metrics) for v in table[label]]
-    shown["runs"] = table["runs"]
-    if table["notes"].astype(bool).any():
-        shown["notes"] = table["notes"]
-    return shown
+            cells.append(Cell(text, _number(mean), m in best and mean == best[m]))
+        cells += [Cell(_cell(row[c], c, board.metrics), _number(row[c])) for c in p_columns]
+        cells += [Cell(_cell(row[label], label, board.metrics), _number(row[label])) for label in THROUGHPUT_COLUMNS.values()]
+        cells.append(Cell(str(row["runs"])))
+        if notes:
+            cells.append(Cell(str(row["notes"])))
+        rows.append(cells)
+        kinds.append("ours")
+    for comparison in comparisons(board):
+        figure = comparison.figure
+        by_column = {"model": Cell(f"published: {figure.model} [{comparison.ref}]")}
+        by_column.update({m: Cell(f"{figure.metrics[m]:g}", figure.metrics[m]) for m in board.metrics if m in figure.metrics})
+        rows.append([by_column.get(c, Cell("" if c == "notes" else "—")) for c in columns])
+        kinds.append("published")
+    return columns, kinds, rows
+
+
+def display_table(board: Board, bold: Callable[[str], str]) -> pd.DataFrame:
+    """Formatted strings: mean ± std merged, best mean in bold, throughput labelled with the device."""
+    columns, _, rows = board_cells(board)
+    return pd.DataFrame([[bold(c.text) if c.best else c.text for c in row] for row in rows], columns=columns)
+
+
+def published_notes(board: Board) -> list[str]:
+    """Lines for under the table: the numbered sources, then one line per published figure."""
+    if not board.published:
+        return []
+    lines = [f"[{i}] {source}" for i, source in enumerate(board.sources(), 1)]
+    return lines + [c.text() for c in comparisons(board)]
+
+
+def unexplained_differences(groups: Sequence[Board]) -> list[str]:
+    """Published figures ours differs from by more than the seed spread, with no note saying why."""
+    return [f"{b.title}: {c.text()}" for b in groups for c in comparisons(b) if c.unexplained]
 
 
 def render(records: Sequence[RunRecord], metrics: Sequence[str] | None = None, fmt: str = "md",
-           per_user: PerUserLoader | None = None) -> str:
-    """The leaderboard in ``fmt``: md, latex, html (tables) or csv, json (numeric data)."""
-    groups = boards(records, metrics, per_user)
+           per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = (),
+           title: str = "recbench leaderboard", notes: str = "") -> str:
+    """The leaderboard in ``fmt``: md, latex, html (tables) or csv, json (numeric data).
+
+    ``html`` is a self-contained page titled ``title``, with ``notes`` (plain text paragraphs) at its end.
+    """
+    groups = boards(records, metrics, per_user, published)
+    return render_boards(groups, fmt, title, notes)
+
+
+def render_boards(groups: Sequence[Board], fmt: str = "md", title: str = "recbench leaderboard", notes: str = "") -> str:
+    """:func:`render` of boards already built."""
     if fmt == "csv":
         frames = [b.table.assign(board=b.title) for b in groups]
-        return pd.concat(frames).to_csv(index=False) if frames else ""
+        frames += [pd.DataFrame([{"model": f"published: {f.model}", **f.metrics, "board": b.title, "source": f.source,
+                                  "note": f.note} for f in b.published]) for b in groups if b.published]
+        if not frames:
+            return ""
+        return pd.concat(frames).astype({"n": "Int64", "trials": "Int64"}).to_csv(index=False)
     if fmt == "json":
         return json.dumps([{"title": b.title, "main_metric": b.main_metric, "device": b.device,
-                            "rows": json.loads(b.table.to_json(orient="records"))} for b in groups], indent=1)
+                            "rows": json.loads(b.table.to_json(orient="records")),
+                            "published": [{"model": c.figure.model, "source": c.figure.source, "ref": c.ref,
+                                           "metrics": dict(c.figure.metrics), "protocol": c.figure.protocol,
+                                           "ours": c.figure.ours, "note": c.figure.note,
+                                           "beyond_seed_spread": c.beyond_spread} for c in comparisons(b)]}
+                           for b in groups], indent=1)
+    if fmt == "html":
+        from recbench.results.html_page import html_page
+
+        return html_page(groups, title, notes)
     parts = []
     for board in groups:
         if fmt == "latex":
             table = display_table(board, lambda t: "\\textbf{" + t.replace("±", "$\\pm$") + "}")
-            parts.append(f"% {board.title}\n" + tabulate(table, headers="keys", tablefmt="latex_raw", showindex=False,
-                                                          disable_numparse=True).replace("±", "$\\pm$"))
-        elif fmt == "html":
-            table = display_table(board, lambda t: t)
-            parts.append(_html_table(board.title, table))
+            text = f"% {board.title}\n" + tabulate(table, headers="keys", tablefmt="latex_raw", showindex=False,
+                                                   disable_numparse=True).replace("±", "$\\pm$")
+            parts.append(text + "".join(f"\n% {line}" for line in published_notes(board)))
         else:
             table = display_table(board, lambda t: f"**{t}**")
-            parts.append(f"### {board.title}\n\n" + tabulate(table, headers="keys", tablefmt="github",
-                                                           showindex=False, disable_numparse=True))
+            text = f"### {board.title}\n\n" + tabulate(table, headers="keys", tablefmt="github", showindex=False,
+                                                       disable_numparse=True)
+            lines = published_notes(board)
+            if lines:
+                text += ("\n\nPublished figures (beside ours; not ranked, not in bold, not in the significance tests):"
+                         "\n\n" + "\n".join(f"- {line}" for line in lines))
+            parts.append(text)
     return "\n\n".join(parts) + ("\n" if parts else "")
-
-
-def _html_table(title: str, table: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-                   for row in table.itertuples(index=False))
-    return f"<h3>{html.escape(title)}</h3>\n<table class=\"leaderboard\"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
