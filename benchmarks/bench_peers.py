@@ -34,6 +34,14 @@ epochs of ~13.8M examples in minutes here, so each of its epochs is cut to its f
 ``--recbole-20m-batches`` minibatches (a partial epoch, labelled as such), and it evaluates only the
 test users of a random subset (``--recbole-20m-eval-users``) of users, with the full item set.
 
+The RecBole venv (never a recbench dependency; install torch first and explicitly, so pip does not
+pick another build)::
+
+    python3 -m venv /work/venv-recbole
+    /work/venv-recbole/bin/pip install torch==2.13.0
+    /work/venv-recbole/bin/pip install "setuptools<81" numpy==1.23.5 pandas==2.0.3 scipy==1.11.4 \
+        scikit-learn==1.3.2 recbole==1.2.1
+
 Run (from the repository root)::
 
     python benchmarks/bench_peers.py                           # all three data sets
@@ -375,7 +383,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def summary(results: list[DatasetResult]) -> tuple[str, list[str]]:
     """The table of throughputs and ratios, and one verdict line per target and data set."""
-    rows = [("data set", "measure", "recbench", "numpy ref", "RecBole", "rb/numpy", "rb/RecBole", "target")]
+    rows = [("data set", "measure", "recbench", "numpy ref", "RecBole", "recbench/numpy", "recbench/RecBole", "target")]
     verdicts = []
     for r in results:
         f = r.figures
