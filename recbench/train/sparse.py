@@ -208,14 +208,14 @@ def table_filter(names: tuple[str, ...]) -> Callable[[tuple[Any, ...], Any], boo
 
 def table_leaves(tables: Any, names: tuple[str, ...]) -> list[jax.Array]:
     """The arrays of a tables state, in ``names`` order."""
-    flat = {".".join(map(str, path)): var for path, var in tables.flat_state()}
+    flat = {".".join(map(str, path)): var for path, var in nnx.to_flat_state(tables)}
     return [flat[name][...] for name in names]
 
 
 def with_table_leaves(tables: Any, names: tuple[str, ...], arrays: list[jax.Array]) -> Any:
     """The tables state with its arrays replaced (``names`` order)."""
     by_name = dict(zip(names, arrays, strict=True))
-    values = [by_name[".".join(map(str, path))] for path, _ in tables.flat_state()]
+    values = [by_name[".".join(map(str, path))] for path, _ in nnx.to_flat_state(tables)]
     old = jax.tree.leaves(tables)
     assert [v.shape for v in values] == [v.shape for v in old], "tables state leaves out of path order"
     return jax.tree.unflatten(jax.tree.structure(tables), values)
