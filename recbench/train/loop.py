@@ -118,7 +118,6 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
     data = plan.data
     key = jax.random.key(seed)
     outcome = TrainOutcome(model=model)
-    start = time.perf_counter()
     mesh, out_shardings, unpad = None, None, (lambda params: params)
     if cfg.devices > 1 or cfg.shard_tables:
         mesh = make_mesh(cfg.devices)
@@ -127,6 +126,7 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
         out_shardings, unpad = placed.out_shardings, placed.unpad
     else:
         opt_state = updater.init(params)
+    start = time.perf_counter()
     epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings)
     compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data).compile()
     outcome.compile_seconds = time.perf_counter() - start
