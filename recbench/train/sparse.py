@@ -48,6 +48,7 @@ O(batch) work; ``jnp.unique`` sorts and was 2-3x slower on CPU.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
@@ -316,8 +317,6 @@ def sparse_updater(graphdef: Any, names: tuple[str, ...], cfg: TrainConfig, step
 
 
 def _with_lr(cfg: TrainConfig, learning_rate: float) -> TrainConfig:
-    import dataclasses
-
     return dataclasses.replace(cfg, learning_rate=float(learning_rate))
 
 
