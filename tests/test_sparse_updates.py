@@ -45,7 +45,7 @@ def reference_steps(name: str, table: np.ndarray, steps: list[tuple[np.ndarray, 
                 m[row] = b1 * m[row] + (1 - b1) * g
                 v[row] = b2 * v[row] + (1 - b2) * g * g
                 table[row] -= lr * (m[row] / (1 - b1**t)) / (np.sqrt(v[row] / (1 - b2**t)) + 1e-8)
-    slots = {"sgd": [], "adagrad": [acc], "adam": [m, v]}[name]
+    slots = {"sgd": [], "adagrad": [acc], "adam": [np.stack([m, v], axis=1)]}[name]  # moments: [rows, 2, dim]
     return table, slots
 
 

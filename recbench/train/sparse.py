@@ -141,19 +141,24 @@ def row_adagrad(initial_accumulator_value: float = 0.1, eps: float = 1e-7) -> Ro
 
 
 def row_lazy_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> RowOptimizer:
-    """Lazy Adam: moments of touched rows only; bias correction by the global step (SparseAdam)."""
+    """Lazy Adam: moments of touched rows only; bias correction by the global step (SparseAdam).
+
+    Both moments live in one ``[rows, 2, ...]`` array (``[:, 0]`` the first, ``[:, 1]`` the second)
+    so a step gathers and scatters each touched row's state once.
+    """
 
     def init(table):
-        return jnp.zeros_like(table), jnp.zeros_like(table)
+        return (jnp.zeros((table.shape[0], 2, *table.shape[1:]), table.dtype),)
 
     def update(table, slots, rows_K, grads_K, lr, t):
-        m, v = slots
-        m_K = b1 * _take(m, rows_K) + (1 - b1) * grads_K
-        v_K = b2 * _take(v, rows_K) + (1 - b2) * grads_K * grads_K
+        (moments,) = slots
+        moments_K = _take(moments, rows_K)
+        m_K = b1 * moments_K[:, 0] + (1 - b1) * grads_K
+        v_K = b2 * moments_K[:, 1] + (1 - b2) * grads_K * grads_K
         t = t.astype(table.dtype)
         step_K = (m_K / (1 - b1**t)) / (jnp.sqrt(v_K / (1 - b2**t)) + eps)
         table = table.at[rows_K].add(-lr * step_K, mode="drop", unique_indices=True)
-        return table, (_put(m, rows_K, m_K), _put(v, rows_K, v_K))
+        return table, (_put(moments, rows_K, jnp.stack([m_K, v_K], axis=1)),)
 
     return RowOptimizer(init, update, merge_duplicates=True)
 
