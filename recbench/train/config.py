@@ -11,6 +11,8 @@ from recbench.errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "adagrad", "sgd")
 SCHEDULES = ("constant", "cosine", "linear", "exponential")
+#: Row-wise optimizers for row-sparse embedding tables (:mod:`recbench.train.sparse`); ``none``: dense optax.
+SPARSE_OPTIMIZERS = ("none", "sgd", "adagrad", "adam")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,14 @@ class TrainConfig:
             ``linear`` (decay to 0) or ``exponential`` (``decay_rate`` per epoch).
         warmup_epochs: linear warm-up from 0 over this many epochs (any schedule).
         decay_rate: the per-epoch factor of the ``exponential`` schedule.
+        sparse_optimizer: one of :data:`SPARSE_OPTIMIZERS`. Not ``none``: the tables a model declares
+            row-sparse (``sparse_tables``) are updated row-wise, only at the batch's rows, by this
+            optimizer (``adam`` is lazy Adam); the other parameters keep ``optimizer``. See
+            :mod:`recbench.train.sparse`.
+        sparse_learning_rate: the row-wise optimizer's step size (same schedule); None: ``learning_rate``.
+        devices: train data-parallel over this many local devices (a ``jax.sharding.Mesh``, axis
+            ``data``); the global batch is the same for any count, so results do not depend on it.
+        shard_tables: split the row-sparse tables (and their optimizer state) by rows over the mesh.
     """
 
     epochs: int = 30
@@ -49,6 +59,10 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_epochs: float = 0.0
     decay_rate: float = 0.9
+    sparse_optimizer: str = "none"
+    sparse_learning_rate: float | None = None
+    devices: int = 1
+    shard_tables: bool = False
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "training") -> TrainConfig:
@@ -61,6 +75,24 @@ class TrainConfig:
             raise ConfigError(f"{where}: schedule {cfg.schedule!r} is not one of {', '.join(SCHEDULES)}")
         if cfg.optimizer not in OPTIMIZERS:
             raise ConfigError(f"{where}: optimizer {cfg.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+        if cfg.sparse_optimizer not in SPARSE_OPTIMIZERS:
+            raise ConfigError(f"{where}: sparse_optimizer {cfg.sparse_optimizer!r} is not one of "
+                              f"{', '.join(SPARSE_OPTIMIZERS)} ('none' keeps the dense optax optimizer)")
+        if cfg.sparse_optimizer == "sgd" and cfg.momentum:
+            raise ConfigError(f"{where}: sparse_optimizer 'sgd' has no momentum (momentum={cfg.momentum!r}); "
+                              "set momentum to 0 or use sparse_optimizer 'adam'")
+        if cfg.sparse_learning_rate is not None and not (
+                isinstance(cfg.sparse_learning_rate, (int, float)) and cfg.sparse_learning_rate > 0):
+            raise ConfigError(f"{where}: sparse_learning_rate={cfg.sparse_learning_rate!r} must be positive "
+                              "(or omitted to use learning_rate)")
+        if isinstance(cfg.devices, bool) or not isinstance(cfg.devices, int) or cfg.devices < 1:
+            raise ConfigError(f"{where}: devices={cfg.devices!r} must be a positive integer (local devices "
+                              "to train data-parallel on)")
+        if cfg.devices > 1 and cfg.batch_size % cfg.devices:
+            raise ConfigError(f"{where}: batch_size={cfg.batch_size} is not divisible by devices={cfg.devices}; "
+                              "pick a batch size that is a multiple of the device count")
+        if not isinstance(cfg.shard_tables, bool):
+            raise ConfigError(f"{where}: shard_tables={cfg.shard_tables!r} must be true or false")
         for name in ("epochs", "batch_size"):
             if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
                 raise ConfigError(f"{where}: {name}={getattr(cfg, name)!r} must be a positive integer")

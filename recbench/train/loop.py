@@ -12,13 +12,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
+from jax.sharding import Mesh
 
 from recbench.data.split import Split
 from recbench.errors import ConfigError, DivergedError
-from recbench.train.config import TrainConfig, make_optimizer
+from recbench.train.config import TrainConfig
+from recbench.train.distributed import distribute, make_mesh, shard_batch
 from recbench.train.family import BatchSampler, FamilyPlan
+from recbench.train.sparse import make_updater
 
 Validator = Callable[[Any], float]
 
@@ -81,15 +83,15 @@ def _fit_closed_form(model: Any, split: Split) -> TrainOutcome:
     return TrainOutcome(model=model, epochs=1, train_seconds=seconds, examples=len(split.train), stopped_by="closed_form")
 
 
-def make_epoch(graphdef: Any, tx: optax.GradientTransformation, sample: BatchSampler, n_steps: int) -> Any:
+def make_epoch(update: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]], sample: BatchSampler,
+               n_steps: int, mesh: Mesh | None = None, out_shardings: Any = None) -> Any:
     """A jitted ``epoch(params, rest, opt_state, key, epoch, data) -> (params, opt_state, mean_loss)``.
 
-    One ``lax.scan`` over ``n_steps`` minibatches drawn on the device; parameters and optimizer state
-    are donated; ``epoch`` is folded into the key so every epoch differs without recompiling.
+    One ``lax.scan`` over ``n_steps`` minibatches drawn on the device; ``update`` is one optimizer step
+    (:class:`recbench.train.sparse.Updater`); parameters and optimizer state are donated; ``epoch`` is
+    folded into the key so every epoch differs without recompiling. With a ``mesh`` every minibatch is
+    split along its batch axis over the devices and the outputs keep ``out_shardings``.
     """
-
-    def loss_fn(params: Any, rest: Any, batch: Any) -> jax.Array:
-        return nnx.merge(graphdef, params, rest).loss(batch)
 
     def epoch(params: Any, rest: Any, opt_state: Any, key: jax.Array, epoch_index: jax.Array,
               data: Any) -> tuple[Any, Any, jax.Array]:
@@ -97,35 +99,43 @@ def make_epoch(graphdef: Any, tx: optax.GradientTransformation, sample: BatchSam
             params, opt_state = carry
             step_key, global_step = xs
             batch = sample(step_key, global_step, data)
-            loss, grads = jax.value_and_grad(loss_fn)(params, rest, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+            if mesh is not None:
+                batch = shard_batch(mesh, batch)
+            params, opt_state, loss = update(params, rest, opt_state, batch)
+            return (params, opt_state), loss
 
         keys = jax.random.split(jax.random.fold_in(key, epoch_index), n_steps)
         global_steps = (epoch_index - 1) * n_steps + jnp.arange(n_steps)  # epochs count from 1
         (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (keys, global_steps))
         return params, opt_state, jnp.mean(losses)
 
-    return jax.jit(epoch, donate_argnums=(0, 2))
+    return jax.jit(epoch, donate_argnums=(0, 2), out_shardings=out_shardings)
 
 
 def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, validate: Validator | None) -> TrainOutcome:
     """Compile the epoch once (timed apart), then run epochs with validation and early stopping."""
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    tx = make_optimizer(cfg, plan.steps_per_epoch)
-    opt_state = tx.init(params)
+    graphdef, params, rest, _, updater = make_updater(model, cfg, plan.steps_per_epoch)
+    data = plan.data
     key = jax.random.key(seed)
     outcome = TrainOutcome(model=model)
+    mesh, out_shardings, unpad = None, None, (lambda params: params)
+    if cfg.devices > 1 or cfg.shard_tables:
+        mesh = make_mesh(cfg.devices)
+        placed = distribute(mesh, params, rest, data, updater.init, cfg.shard_tables)
+        params, rest, data, opt_state = placed.params, placed.rest, placed.data, placed.opt_state
+        out_shardings, unpad = placed.out_shardings, placed.unpad
+    else:
+        opt_state = updater.init(params)
     start = time.perf_counter()
-    epoch_fn = make_epoch(graphdef, tx, plan.sample, plan.steps_per_epoch)
-    compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), plan.data).compile()
+    epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings)
+    compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data).compile()
     outcome.compile_seconds = time.perf_counter() - start
 
     best_value, best_params, stale = -math.inf, None, 0
     run_start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         start = time.perf_counter()
-        params, opt_state, loss = compiled(params, rest, opt_state, key, np.int32(epoch), plan.data)
+        params, opt_state, loss = compiled(params, rest, opt_state, key, np.int32(epoch), data)
         loss_value = float(loss)  # one scalar per epoch leaves the device
         outcome.train_seconds += time.perf_counter() - start
         outcome.epochs = epoch
@@ -138,7 +148,7 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
             )
         if validate is not None and cfg.eval_every and epoch % cfg.eval_every == 0:
             start = time.perf_counter()
-            value = validate(nnx.merge(graphdef, params, rest))
+            value = validate(nnx.merge(graphdef, *unpad(params), rest))
             outcome.validation_seconds += time.perf_counter() - start
             outcome.validation.append((epoch, value))
             if value > best_value:
@@ -154,5 +164,5 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
             break
     if best_params is not None:
         params = best_params
-    outcome.model = nnx.merge(graphdef, params, rest)
+    outcome.model = nnx.merge(graphdef, *unpad(params), rest)
     return outcome

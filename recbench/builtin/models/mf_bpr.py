@@ -8,6 +8,7 @@ from flax import nnx
 
 from recbench.train.losses import pairwise_loss
 from recbench.train.pairwise import PairwiseBatch
+from recbench.train.sparse import gather_rows
 
 
 class MFBPR(nnx.Module):
@@ -15,7 +16,12 @@ class MFBPR(nnx.Module):
 
     score(u, i) = <p_u, q_i>. The l2 term is ``l2 * mean_b(|p_u|^2 + |q_pos|^2 + |q_neg|^2)``, the
     per-example regularisation of the BPR paper's SGD.
+
+    Both tables are row-sparse (:mod:`recbench.train.sparse`): the loss reads only the batch's rows,
+    so ``training.sparse_optimizer`` (``sgd``, ``adagrad``, ``adam``) updates just those rows.
     """
+
+    sparse_tables = ("user_factors", "item_factors")
 
     def __init__(self, n_users: int, n_items: int, *, dim: int = 64, l2: float = 1e-4, loss: str = "bpr",
                  init_std: float = 0.1, seed: int = 0) -> None:
@@ -26,13 +32,20 @@ class MFBPR(nnx.Module):
         self.loss_name = loss
         pairwise_loss(loss, jnp.zeros(1))  # validate the name now, not inside the compiled epoch
 
-    def loss(self, batch: PairwiseBatch) -> jax.Array:
-        u_BxD = self.user_factors[...][batch.users_B]
-        pos_BxD = self.item_factors[...][batch.pos_B]
-        neg_BxD = self.item_factors[...][batch.neg_B]
+    def table_rows(self, batch: PairwiseBatch) -> dict[str, jax.Array]:
+        """The rows the loss reads: users ``[B]``; items ``[2, B]`` (positives, then negatives)."""
+        return {"user_factors": batch.users_B, "item_factors": jnp.stack([batch.pos_B, batch.neg_B])}
+
+    def loss_from_rows(self, rows: dict[str, jax.Array], batch: PairwiseBatch) -> jax.Array:
+        """The loss given ``rows[name] = table[table_rows(batch)[name]]``."""
+        u_BxD = rows["user_factors"]
+        pos_BxD, neg_BxD = rows["item_factors"][0], rows["item_factors"][1]
         diff_B = (u_BxD * (pos_BxD - neg_BxD)).sum(axis=-1)
         reg_B = (u_BxD**2).sum(-1) + (pos_BxD**2).sum(-1) + (neg_BxD**2).sum(-1)
         return pairwise_loss(self.loss_name, diff_B) + self.l2 * reg_B.mean()
+
+    def loss(self, batch: PairwiseBatch) -> jax.Array:
+        return self.loss_from_rows(gather_rows(self, self.table_rows(batch)), batch)
 
     def score(self, users_B: jax.Array) -> jax.Array:
         return self.user_factors[...][users_B] @ self.item_factors[...].T
