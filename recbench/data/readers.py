@@ -114,30 +114,26 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     ``CHUNK_ROWS`` rows that are copied straight into preallocated int64/float64 columns (sized
     from the first MiB's line lengths, grown if the file's lines get shorter). Chunks combine by
     the parser's own rules: int64 and float64 chunks make a float64 column. A chunk with any other
-    type (strings, say) ends the fast path: the rest is read as frames and concatenated by pandas,
-    as ``read_csv`` does it.
+    type (strings, say) ends the fast path and the file is read by ``pd.read_csv`` alone: whether a
+    value such as ``7`` becomes a string or a number then depends on pandas' own chunks, which this
+    reader does not reproduce.
     """
     size = path.stat().st_size if isinstance(path, Path) else 0
     if kwargs.get("engine") != "c" or size < CHUNKED_MIN_BYTES:
         return pd.read_csv(path, **kwargs)
     capacity = _estimate_rows(path, size)
     columns: dict[str, np.ndarray] | None = None
-    frames: list[pd.DataFrame] | None = None
     filled = 0
     with pd.read_csv(path, chunksize=CHUNK_ROWS, **kwargs) as reader:
         for chunk in reader:
-            if frames is not None:
-                frames.append(chunk)
-                continue
             if columns is None:
                 if not all(chunk[name].dtype in _NUMERIC for name in chunk.columns):
-                    frames = [chunk]
-                    continue
+                    break
                 columns = {name: np.empty(capacity, chunk[name].dtype) for name in chunk.columns}
             types = {name: _combined_type(columns[name].dtype, chunk[name].dtype) for name in chunk.columns}
             if any(t is None for t in types.values()) or list(chunk.columns) != list(columns):
-                frames = [_frame(columns, filled), chunk]
-                continue
+                columns = None
+                break
             n = len(chunk)
             if filled + n > capacity:
                 capacity = max(2 * capacity, filled + n)
@@ -147,9 +143,7 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
                     columns[name] = values = _moved(values, filled, capacity, types[name])
                 values[filled:filled + n] = chunk[name].to_numpy()
             filled += n
-    if frames is not None:
-        return pd.concat(frames, ignore_index=True)
-    if columns is None:  # no data rows: pandas' own empty frame, with the header's columns
+    if columns is None:  # not all numbers, or no data rows: pandas' own frame
         return pd.read_csv(path, **kwargs)
     return _frame(columns, filled)
 
