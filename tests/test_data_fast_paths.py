@@ -1,87 +1,19 @@
 """The data pipeline's fast paths give exactly what the plain numpy/pandas formulation gives.
 
-Each fast path (chunked CSV reading, per-user boundaries instead of ranks, block-wise row
-selection, chunked counting, the one-sort duplicate check) is compared with an independent
-reference written here, on small inputs built to hit its edge cases: chunk boundaries, type changes
-between chunks, equal sort keys, users without rows.
+Each fast path (per-user boundaries instead of ranks, block-wise row selection, chunked counting,
+the one-sort duplicate check) is compared with an independent reference written here, on small
+inputs built to hit its edge cases: block and chunk boundaries, equal sort keys, users without rows.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
-import recbench.data.readers as readers
 from recbench.data.interactions import Interactions, _masked_rows
 from recbench.data.keys import count_per_index
 from recbench.data.split import TEST, TRAIN, VALID, parts_by_rank, rank_within_user, split_from_assignment
 from recbench.errors import DataError
-
-
-# -- reading -------------------------------------------------------------------------------------
-@pytest.fixture
-def chunked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file takes the chunked path, 4 rows a chunk."""
-    monkeypatch.setattr(readers, "CHUNKED_MIN_BYTES", 0)
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 4)
-
-
-def _read(path: Path) -> pd.DataFrame:
-    return readers.read_delimited(path, sep=",", names=("u", "i", "r"), numeric=(), header=True)
-
-
-def _plain(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep=",", header=0, usecols=["u", "i", "r"])
-
-
-@pytest.mark.parametrize("rows", [
-    [f"{u},{u * 3},{u % 5}" for u in range(23)],  # ints throughout: one int64 column per field
-    [f"{u},{u * 3},{u % 5}" for u in range(9)] + ["9,27,4.5"] + [f"{u},1,2" for u in range(10, 17)],  # float later
-    [f"{u},{u * 3},{u % 5}" for u in range(9)] + ["9,27,"] + [f"{u},1,2" for u in range(10, 17)],  # missing later
-    [f"{u},{u * 3},1" for u in range(6)] + ["x6,18,1"] + [f"{u},1,2" for u in range(7, 13)],  # a string id later
-    ["a,1,1", "b,2,2"] + [f"{u},1,2" for u in range(10)],  # strings from the first chunk
-    [f"{u},{u},1.5" for u in range(5)] + ["", ""] + [f"{u},{u},2" for u in range(5, 12)],  # blank lines
-])
-def test_chunked_reading_gives_read_csvs_frame(tmp_path: Path, chunked: None, rows: list[str]) -> None:
-    path = tmp_path / "r.csv"
-    path.write_text("u,i,r\n" + "\n".join(rows) + "\n")
-    got, want = _read(path), _plain(path)
-    pd.testing.assert_frame_equal(got, want)
-    assert [got[c].dtype for c in got] == [want[c].dtype for c in want]
-
-
-def test_chunked_reading_grows_past_a_low_row_estimate(tmp_path: Path, chunked: None,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "_estimate_rows", lambda path, size: 3)
-    path = tmp_path / "r.csv"
-    path.write_text("u,i,r\n" + "".join(f"{u},{u + 1},{u / 4}\n" for u in range(41)))
-    pd.testing.assert_frame_equal(_read(path), _plain(path))
-
-
-def test_chunked_reading_names_the_bad_line(tmp_path: Path, chunked: None) -> None:
-    path = tmp_path / "r.tsv"
-    path.write_text("".join(f"{u}\t1\t2\n" for u in range(13)) + "13\t1\t2\t9\n14\t1\t2\n")
-    with pytest.raises(DataError, match=r"r\.tsv:14: expected 3 tab-separated fields, found 4"):
-        readers.read_delimited(path, sep="\t", names=("u", "i", "r"), numeric=("u", "i", "r"))
-    path.write_text("".join(f"{u}\t1\t2\n" for u in range(13)) + "13\t1\tfive\n")
-    with pytest.raises(DataError, match=r"r\.tsv:14: column 'r' is not a number: 'five'"):
-        readers.read_delimited(path, sep="\t", names=("u", "i", "r"), numeric=("u", "i", "r"))
-
-
-def test_large_files_take_the_chunked_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The size threshold picks the path (the frame is the same either way)."""
-    path = tmp_path / "r.csv"
-    path.write_text("u,i,r\n" + "".join(f"{u},{u},1\n" for u in range(50)))
-    calls = []
-    monkeypatch.setattr(readers, "_estimate_rows", lambda p, size: calls.append(size) or 100)
-    _read(path)
-    assert calls == []
-    monkeypatch.setattr(readers, "CHUNKED_MIN_BYTES", path.stat().st_size)
-    pd.testing.assert_frame_equal(_read(path), _plain(path))
-    assert calls == [path.stat().st_size]
 
 
 # -- ranks and parts -----------------------------------------------------------------------------

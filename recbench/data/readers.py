@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +40,7 @@ def read_delimited(
     sep_name = _SEP_NAMES.get(sep, repr(sep))
     first_data_line = 2 if header else 1
     try:
-        frame = _read_csv(
+        frame = pd.read_csv(
             path,
             sep=sep if len(sep) == 1 else re.escape(sep),
             engine="c" if len(sep) == 1 else "python",
@@ -98,84 +97,6 @@ def read_delimited(
             )
         frame[col] = coerced
     return frame
-
-
-#: Files at least this large are read in chunks of ``CHUNK_ROWS`` rows (see :func:`_read_csv`).
-CHUNKED_MIN_BYTES = 32 << 20
-CHUNK_ROWS = 1 << 18
-_NUMERIC = (np.dtype(np.int64), np.dtype(np.float64))
-
-
-def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
-    """``pd.read_csv(path, **kwargs)``, the same frame, with less memory and time for large numeric files.
-
-    pandas' C parser converts a large file in chunks and then concatenates each column's chunks:
-    the whole table twice in memory, and a second pass over it. Here the file is read in chunks of
-    ``CHUNK_ROWS`` rows that are copied straight into preallocated int64/float64 columns (sized
-    from the first MiB's line lengths, grown if the file's lines get shorter). Chunks combine by
-    the parser's own rules: int64 and float64 chunks make a float64 column. A chunk with any other
-    type (strings, say) ends the fast path and the file is read by ``pd.read_csv`` alone: whether a
-    value such as ``7`` becomes a string or a number then depends on pandas' own chunks, which this
-    reader does not reproduce.
-    """
-    size = path.stat().st_size if isinstance(path, Path) else 0
-    if kwargs.get("engine") != "c" or size < CHUNKED_MIN_BYTES:
-        return pd.read_csv(path, **kwargs)
-    capacity = _estimate_rows(path, size)
-    columns: dict[str, np.ndarray] | None = None
-    filled = 0
-    with pd.read_csv(path, chunksize=CHUNK_ROWS, **kwargs) as reader:
-        for chunk in reader:
-            if columns is None:
-                if not all(chunk[name].dtype in _NUMERIC for name in chunk.columns):
-                    break
-                columns = {name: np.empty(capacity, chunk[name].dtype) for name in chunk.columns}
-            types = {name: _combined_type(columns[name].dtype, chunk[name].dtype) for name in chunk.columns}
-            if any(t is None for t in types.values()) or list(chunk.columns) != list(columns):
-                columns = None
-                break
-            n = len(chunk)
-            if filled + n > capacity:
-                capacity = max(2 * capacity, filled + n)
-                columns = {name: _moved(values, filled, capacity, values.dtype) for name, values in columns.items()}
-            for name, values in columns.items():
-                if types[name] != values.dtype:  # int64 so far, float64 from now on
-                    columns[name] = values = _moved(values, filled, capacity, types[name])
-                values[filled:filled + n] = chunk[name].to_numpy()
-            filled += n
-    if columns is None:  # not all numbers, or no data rows: pandas' own frame
-        return pd.read_csv(path, **kwargs)
-    return _frame(columns, filled)
-
-
-def _combined_type(so_far: np.dtype, chunk: np.dtype) -> np.dtype | None:
-    """The column type after one more chunk, or None if that is not int64/float64."""
-    if so_far not in _NUMERIC or chunk not in _NUMERIC:
-        return None
-    return np.dtype(np.float64) if np.float64 in (so_far, chunk) else np.dtype(np.int64)
-
-
-def _moved(values: np.ndarray, filled: int, capacity: int, dtype: np.dtype) -> np.ndarray:
-    """A new ``capacity``-row column of ``dtype`` holding the first ``filled`` values (the rest unwritten)."""
-    out = np.empty(capacity, dtype)
-    out[:filled] = values[:filled]
-    return out
-
-
-def _frame(columns: dict[str, np.ndarray], rows: int) -> pd.DataFrame:
-    return pd.DataFrame({name: values[:rows] for name, values in columns.items()}, copy=False)
-
-
-def _estimate_rows(path: Path, size: int) -> int:
-    """An upper estimate of the rows: the file's size over the first MiB's mean line length, plus 25%.
-
-    Over-estimating costs address space only: pages of the preallocated columns that are never
-    written are never resident.
-    """
-    with open(path, "rb") as fh:
-        sample = fh.read(1 << 20)
-    per_line = len(sample) / max(sample.count(b"\n"), 1)
-    return int(size / per_line * 1.25) + 1024
 
 
 def _file_line_of_row(path: Path, row: int, first_data_line: int, encoding: str) -> int:
