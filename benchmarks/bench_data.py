@@ -27,7 +27,8 @@ reads its RSS. After the stage it reads ``VmHWM``. The stage's peak is VmHWM - t
 memory the stage adds on top of its input and the interpreter. The whole pipeline's peak is the
 highest VmHWM any of its stages reached in the pipeline process, minus that process's RSS after
 imports. (Not the process's ``ru_maxrss``: each reset also resets the value ``ru_maxrss`` reports,
-so it only sees the last stage; it is still recorded, as ``ru_maxrss``.) Each peak is divided by the bytes of the ``Interactions`` arrays the stage produces. These
+so it only sees the last stage; it is still recorded, as ``ru_maxrss``.) Each peak is divided
+by the bytes of the ``Interactions`` arrays the stage produces. These
 are user_idx, item_idx, rating, timestamp and the vocabularies. For the split they are the three
 parts plus the uint8 assignment. The issue's target: the pipeline's peak < 3x the bytes it produces.
 
@@ -433,10 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{s} {mib(max(p[s]['hwm_after'] for p in pipelines))}" for s in best) + ")")
     floor_cpu = min(f["floor"]["cpu_seconds"] for f in floors)
     pipe_cpu = min(sum(p[s]["cpu_seconds"] for s in best) for p in pipelines)
+    cpu_stages = ", ".join(f"{s} {min(p[s]['cpu_seconds'] for p in pipelines):.2f} s" for s in best)
     log(f"cpu time (process_time, best; less sensitive to other processes than wall time): floor {floor_cpu:.2f} s, "
-        f"pipeline {pipe_cpu:.2f} s = {pipe_cpu / floor_cpu:.2f}x (load "
-        + ", kcore ".join(f"{min(p[s]['cpu_seconds'] for p in pipelines):.2f}" for s in ("load", "kcore")) 
-        + f", split {min(p['split']['cpu_seconds'] for p in pipelines):.2f} s)")
+        f"pipeline {pipe_cpu:.2f} s = {pipe_cpu / floor_cpu:.2f}x ({cpu_stages})")
     if profile is not None:
         log("\n=== cProfile of one pipeline run (cumulative) ===")
         log(profile["profile"])

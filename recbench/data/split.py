@@ -228,8 +228,8 @@ def parts_by_rank(
         user_idx: (N,) int user of each row.
         sort_key: (N,) the key the rows are ordered by within their user.
         n_users: number of users.
-        leading: ``(code, count per user)`` pairs; counts are non-negative, at most the user's rows
-            in total.
+        leading: ``(code, count per user)`` pairs; together at most the user's rows (a count of
+            zero or less selects none).
         rest: the code of the rows after the last boundary.
     """
     part = np.full(user_idx.shape[0], rest, dtype=np.uint8)
