@@ -13,7 +13,7 @@ from recbench.builtin.protocols.kfold import KFOLD_DEFAULTS, kfold
 from recbench.builtin.protocols.strong import STRONG_DEFAULTS, strong_generalization
 from recbench.builtin.protocols.temporal import LEAVE_ONE_OUT_DEFAULTS, TEMPORAL_DEFAULTS, leave_one_out, temporal
 from recbench.data.interactions import Interactions
-from recbench.data.split import TEST, TRAIN, VALID, CandidateSet, Split, rank_within_user, split_from_assignment
+from recbench.data.split import TEST, TRAIN, VALID, CandidateSet, Split, parts_by_rank, split_from_assignment
 from recbench.errors import ConfigError
 from recbench.types import SplitterSpec
 
@@ -45,13 +45,10 @@ def random_holdout(data: Interactions, params: Mapping[str, Any], seed: int) -> 
     n_test_U = np.minimum(test_U, count_U - 1)
     n_valid_U = np.minimum(valid_U, count_U - 1 - n_test_U)
     rng = rng_for(seed, RANDOM_HOLDOUT_STREAM)
-    # v2: integer random keys (uint32) take rank_within_user's single-sort fast path
-    rank, _ = rank_within_user(data.user_idx, rng.integers(0, 2**32, len(data), dtype=np.uint32), data.n_users)
-    n_test = n_test_U.astype(np.int64)[data.user_idx]
-    part = np.full(len(data), TRAIN, dtype=np.uint8)
-    part[rank < n_test] = TEST
-    part[(rank >= n_test) & (rank < n_test + n_valid_U.astype(np.int64)[data.user_idx])] = VALID
-    del rank, n_test
+    # v2: per user, rows ordered by uint32 random keys (ties in row order): the first n_test are test,
+    # the next n_valid valid
+    part = parts_by_rank(data.user_idx, rng.integers(0, 2**32, len(data), dtype=np.uint32), data.n_users,
+                         [(TEST, n_test_U), (VALID, n_valid_U)], rest=TRAIN)
     return split_from_assignment(
         data, part, protocol="random_holdout", protocol_version="2", params=p, seed=seed
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from recbench.data.keys import count_per_index, sorted_unique
 from recbench.errors import DataError
 
 
@@ -49,6 +50,26 @@ def _handover(array: np.ndarray | None) -> np.ndarray | None:
     if array is not None and array.base is None:
         array.flags.writeable = False
     return array
+
+
+def _masked_rows(mask: np.ndarray, columns: list[np.ndarray], block: int = 1 << 20) -> list[np.ndarray]:
+    """``[c[mask] for c in columns]``, as fresh arrays: ~3x faster, in blocks of ``block`` rows.
+
+    numpy's boolean indexing scans the mask again for every column; here each block's mask is
+    turned into row numbers once (``np.flatnonzero``, at most ``block`` of them at a time, so
+    without a full-length index array) and every column gathers them.
+    """
+    n_out = int(np.count_nonzero(mask))
+    out = [np.empty((n_out,) + c.shape[1:], c.dtype) for c in columns]
+    filled = 0
+    for start in range(0, mask.shape[0], block):
+        rows = np.flatnonzero(mask[start:start + block])
+        if not rows.size:
+            continue
+        for values, dest in zip(columns, out):
+            np.take(values[start:start + block], rows, axis=0, out=dest[filled:filled + rows.size])
+        filled += rows.size
+    return out
 
 
 def _dense_codes(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,29 +210,31 @@ class Interactions:
 
     def take(self, rows: np.ndarray) -> Interactions:
         """The rows selected by a boolean mask or index array; vocabularies unchanged."""
-        return replace(
-            self,
-            user_idx=_handover(self.user_idx[rows]),
-            item_idx=_handover(self.item_idx[rows]),
-            timestamp=None if self.timestamp is None else _handover(self.timestamp[rows]),
-            rating=None if self.rating is None else _handover(self.rating[rows]),
-            fixed_part=None if self.fixed_part is None else _handover(self.fixed_part[rows]),
-        )
+        names = ("user_idx", "item_idx", "timestamp", "rating", "fixed_part")
+        columns = [getattr(self, name) for name in names]
+        rows = np.asarray(rows)
+        if rows.dtype == np.bool_ and rows.shape == (len(self),):
+            picked = _masked_rows(rows, [c for c in columns if c is not None])
+            taken = [None if c is None else picked.pop(0) for c in columns]
+        else:
+            taken = [None if c is None else c[rows] for c in columns]
+        return replace(self, **{name: _handover(values) for name, values in zip(names, taken)})
 
     def pair_keys(self) -> np.ndarray:
-        """int64 ``user * n_items + item``, unique per (user, item) pair."""
-        return self.user_idx.astype(np.int64) * self.n_items + self.item_idx
+        """int64 ``user * n_items + item``, unique per (user, item) pair (a fresh array the caller may modify)."""
+        keys = self.user_idx.astype(np.int64)
+        keys *= self.n_items  # in place: one int64 array, no temporaries
+        keys += self.item_idx
+        return keys
 
     def duplicate_pair_count(self) -> int:
-        from recbench.data.keys import sorted_unique
-
         return len(self) - int(sorted_unique(self.pair_keys()).shape[0])
 
     def user_counts(self) -> np.ndarray:
-        return np.bincount(self.user_idx, minlength=self.n_users)
+        return count_per_index(self.user_idx, self.n_users)
 
     def item_counts(self) -> np.ndarray:
-        return np.bincount(self.item_idx, minlength=self.n_items)
+        return count_per_index(self.item_idx, self.n_items)
 
     @property
     def density(self) -> float:

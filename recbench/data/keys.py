@@ -29,3 +29,19 @@ def member(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     out = np.empty(flat.shape, bool)
     out[order] = sorted_set[pos] == queries
     return out.reshape(keys.shape)
+
+
+def count_per_index(index: np.ndarray, minlength: int = 0, chunk: int = 1 << 18) -> np.ndarray:
+    """``np.bincount(index, minlength=minlength)`` (int64), counted in chunks.
+
+    ``np.bincount`` first converts an int32 input to a full int64 copy (150 MiB for 20M rows, which
+    costs more than the counting); chunks bound that copy to ``chunk`` rows and run ~2x faster.
+    """
+    index = np.asarray(index).reshape(-1)
+    if index.shape[0] <= chunk:
+        return np.bincount(index, minlength=minlength)
+    size = max(minlength, int(index.max()) + 1)
+    counts = np.bincount(index[:chunk], minlength=size)
+    for start in range(chunk, index.shape[0], chunk):
+        counts += np.bincount(index[start:start + chunk], minlength=size)
+    return counts

@@ -228,21 +228,30 @@ def kcore_mask(user_idx: np.ndarray, item_idx: np.ndarray, min_user: int, min_it
     Each pass counts every user's and item's remaining rows and drops the rows of users with fewer
     than ``min_user`` or items with fewer than ``min_item``; passes repeat until none removes a row.
     The result is the unique largest subset in which every remaining user and item meets its bound.
+
+    The counts are kept up to date by subtracting the dropped rows (usually few) instead of
+    recounting, and each pass touches only boolean per-row arrays: no row-index or int64 per-row
+    temporaries.
     """
+    from recbench.data.keys import count_per_index
+
     keep = np.ones(user_idx.shape[0], dtype=bool)
-    rows = np.arange(user_idx.shape[0])
-    users, items = user_idx, item_idx
+    user_count = count_per_index(user_idx)
+    item_count = count_per_index(item_idx)
     rounds = 0
-    while rows.size:
-        user_ok = np.bincount(users)[users] >= min_user
-        item_ok = np.bincount(items)[items] >= min_item
-        ok = user_ok & item_ok
-        if ok.all():
-            break
+    while True:
+        drop = (user_count < min_user)[user_idx]
+        drop |= (item_count < min_item)[item_idx]
+        drop &= keep
+        dropped = np.flatnonzero(drop)
+        if not dropped.size:
+            return keep, rounds
         rounds += 1
-        keep[rows[~ok]] = False
-        rows, users, items = rows[ok], users[ok], items[ok]
-    return keep, rounds
+        keep[dropped] = False
+        user_count -= np.bincount(user_idx[dropped], minlength=user_count.shape[0])
+        item_count -= np.bincount(item_idx[dropped], minlength=item_count.shape[0])
+        if not keep.any():
+            return keep, rounds
 
 
 def _kcore(data: Interactions, params: Mapping[str, Any], where: _Where) -> _Result:
@@ -556,7 +565,9 @@ def _check_columns(data: Interactions, plan: Sequence[tuple[str, dict[str, Any]]
 
 
 def _active(column: np.ndarray, size: int) -> int:
-    return int(np.count_nonzero(np.bincount(column, minlength=size)))
+    from recbench.data.keys import count_per_index  # np.bincount copies int32 indices to int64 first
+
+    return int(np.count_nonzero(count_per_index(column, size)))
 
 
 def preprocess(data: Interactions, steps: Sequence[Mapping[str, Any]]) -> tuple[Interactions, list[StepReport]]:
@@ -590,7 +601,9 @@ def preprocess(data: Interactions, steps: Sequence[Mapping[str, Any]]) -> tuple[
         rows_before = len(data)
         result = _STEPS[name].run(data, params, where)
         if result.keep is not None:
-            data, origin = data.take(result.keep), origin[result.keep]
+            origin = origin[result.keep]
+            where = _Where(data.name, position, origin)  # drops the old origin before the new columns exist
+            data = data.take(result.keep)
         elif result.data is not None:
             data = result.data
         if not len(data):
