@@ -209,12 +209,14 @@ def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> tuple[pd.Data
     for col in numeric:
         if _plain_int(frame[col]):  # already numbers, none missing (NaN would have made them floats)
             continue
-        values = pd.to_numeric(frame[col], errors="coerce")
+        is_float = isinstance(frame[col].dtype, np.dtype) and frame[col].dtype.kind == "f"
+        values = frame[col] if is_float else pd.to_numeric(frame[col], errors="coerce")  # floats: no copy
         bad = np.flatnonzero(values.isna().to_numpy())
         if bad.size:
             raise DataError(f"{path}:{int(bad[0]) + 2}: column {col!r} is not a number: {frame[col].iloc[int(bad[0])]!r}",
                             hint="fix that line, or drop missing values with the drop_missing preprocessing step")
-        frame[col] = values
+        if not is_float:
+            frame[col] = values
     return frame, roles
 
 
