@@ -34,7 +34,10 @@ def specs() -> Iterator[ModelSpec]:
         description="LightGCN: embeddings averaged over K propagations on the normalised user-item graph, BPR",
         build=lazy_builder(f"{_M}.lightgcn:LightGCN"),
         default_config={"dim": 64, "layers": 3, "l2": 1e-4, "loss": "bpr", "init_std": 0.1},
-        default_training={"epochs": 200, "batch_size": 2048, "learning_rate": 1e-3, "optimizer": "adam",
+        # The paper's Adam lr 1e-3 runs ~1000 epochs; lr 5e-3 reaches more in 100. On ml-100k's
+        # validation part (random_holdout 25%/5%, seed 0) after 40 epochs: ndcg@10 0.146 at 5e-3 against
+        # 0.120 at 1e-3 (mf_bpr 0.128, pop 0.081). Test not looked at.
+        default_training={"epochs": 100, "batch_size": 2048, "learning_rate": 5e-3, "optimizer": "adam",
                           "eval_every": 10, "patience": 3},
         paper=("X. He, K. Deng, X. Wang, Y. Li, Y. Zhang and M. Wang. LightGCN: Simplifying and Powering Graph "
                "Convolution Network for Recommendation. SIGIR 2020."),
