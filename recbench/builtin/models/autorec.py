@@ -51,7 +51,9 @@ class AutoRec(nnx.Module):
 
     Defaults: the paper's 500 sigmoid hidden units and identity output; l2 is tuned in the paper
     over {0.001, ..., 1000} with L-BFGS/Rprop; here Adam, with l2 and epochs chosen on ml-100k's
-    validation part (the catalogue's spec). Predictions are clipped to the training rating range.
+    validation part (the catalogue's spec: l2 300, 5 epochs of Adam lr 1e-3, batch 256; with small
+    l2 the hidden layer learns to copy each observed input to its output and generalises badly).
+    Predictions are clipped to the training rating range.
 
     Top-N ranking: like ``mf`` and ``biased_mf`` this is a rating predictor trained on observed
     ratings only; ranked by predicted rating it favours rarely rated, highly rated items and does
@@ -59,7 +61,7 @@ class AutoRec(nnx.Module):
     protocols. Use it for RMSE/MAE.
     """
 
-    def __init__(self, n_users: int, n_items: int, *, hidden: int = 500, l2: float = 1.0, init_std: float = 0.03,
+    def __init__(self, n_users: int, n_items: int, *, hidden: int = 500, l2: float = 300.0, init_std: float = 0.03,
                  seed: int = 0) -> None:
         rngs = nnx.Rngs(params=seed)
         self.n_users, self.n_items = n_users, n_items

@@ -48,8 +48,11 @@ def specs() -> Iterator[ModelSpec]:
         family="rating",
         description="I-AutoRec: item columns of ratings through a 500-unit sigmoid autoencoder, masked squared error",
         build=lazy_builder(f"{_M}.autorec:AutoRec"),
-        default_config={"hidden": 500, "l2": 1.0, "init_std": 0.03},
-        default_training={"epochs": 10, "batch_size": 256, "learning_rate": 1e-3, "optimizer": "adam",
+        # l2 and epochs chosen on ml-100k's validation part (random_holdout 20% test, 5% valid, seed 0):
+        # valid RMSE 1.117 (l2 1, 10 epochs), 1.063 (l2 30, 10), 0.914 (l2 300, 5), 0.968 (l2 1000, 5).
+        # Small l2 lets the 500 units learn to copy each input rating. Test not looked at.
+        default_config={"hidden": 500, "l2": 300.0, "init_std": 0.03},
+        default_training={"epochs": 5, "batch_size": 256, "learning_rate": 1e-3, "optimizer": "adam",
                           "eval_every": 0},
         paper=("S. Sedhain, A. K. Menon, S. Sanner and L. Xie. AutoRec: Autoencoders Meet Collaborative "
                "Filtering. WWW 2015."),
