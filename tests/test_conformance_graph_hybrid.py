@@ -269,3 +269,28 @@ def test_hybrid_beats_pure_cf_on_ml100k_item_cold_start(data_dir: Path) -> None:
     assert evaluation["test_rows_with_cold_item"] == records["fm_hybrid"].split["sizes"]["test"]
     assert evaluation["protocol"] == f"sampled[cold_items:{evaluation['test_cold_items']}]"
     assert evaluation["cold_start"] == "include"
+
+
+# -- ml-100k: iALS and LightGCN beat pop ------------------------------------------------------------
+def test_ials_and_lightgcn_beat_pop_on_ml100k(ml100k) -> None:
+    from recbench.builtin.metrics import ndcg
+    from recbench.builtin.models.ials import IALS
+    from recbench.builtin.models.pop import Pop
+    from recbench.builtin.splitters import random_holdout
+    from recbench.evaluate.metric_names import parse_metric
+    from recbench.evaluate.ranking import RankingEvaluator, plan_ranking
+    from recbench.train.config import TrainConfig
+    from recbench.train.loop import train
+
+    split = random_holdout(ml100k, {"test_fraction": 0.25, "valid_fraction": 0.0}, 0)
+    evaluator = RankingEvaluator({"test": plan_ranking(split.test, [split.train], 1024)}, ml100k.n_items,
+                                 {parse_metric("ndcg@10"): ndcg})
+    pop, ials = Pop(ml100k.n_items), IALS(943, 1682, dim=64, l2=0.03, unobserved_weight=0.1)
+    pop.fit(split.train)
+    ials.fit(split.train)
+    lightgcn = train(LightGCN(943, 1682), "pairwise", split,
+                     TrainConfig(epochs=10, batch_size=2048, learning_rate=5e-3, eval_every=0), 0).model
+    scores = {name: evaluator.evaluate(model, "test").means()["ndcg@10"]
+              for name, model in (("pop", pop), ("ials", ials), ("lightgcn", lightgcn))}
+    assert scores["ials"] > scores["pop"] + 0.1, scores
+    assert scores["lightgcn"] > scores["pop"] + 0.05, scores
