@@ -131,7 +131,8 @@ def test_lightgcn_propagation_equals_dense_numpy(tiny) -> None:
     batch = PairwiseBatch(jnp.array([0, 1]), jnp.array([0, 1]), jnp.array([3, 7]))
     final_u, final_i = expected[:n_users], expected[n_users:]
     diff = (final_u[[0, 1]] * (final_i[[0, 1]] - final_i[[3, 7]])).sum(1)
-    reg = (ego[[0, 1]] ** 2).sum(1) + (ego[n_users + np.array([0, 1])] ** 2).sum(1) + (ego[n_users + np.array([3, 7])] ** 2).sum(1)
+    pos, neg = n_users + np.array([0, 1]), n_users + np.array([3, 7])
+    reg = (ego[[0, 1]] ** 2).sum(1) + (ego[pos] ** 2).sum(1) + (ego[neg] ** 2).sum(1)
     expected_loss = np.mean(np.log1p(np.exp(-diff))) + 1e-4 * 0.5 * reg.mean()
     assert np.isclose(float(model.loss(batch)), expected_loss, atol=1e-5)
 
@@ -153,7 +154,8 @@ def test_autorec_predictions_and_loss_equal_the_numpy_formula(tiny) -> None:
     batch = RatingBatch(jnp.asarray(tiny.user_idx[:3]), jnp.asarray(tiny.item_idx[:3]), jnp.asarray(tiny.rating[:3]))
     batch_items = tiny.item_idx[:3]
     sse = (((columns_IxU - out_IxU) * mask_IxU) ** 2).sum(1)
-    expected = np.mean(sse[batch_items] / tiny.item_counts()[batch_items]) + 2.0 / 2 / len(tiny) * ((v**2).sum() + (w**2).sum())
+    penalty = 2.0 / 2 / len(tiny) * ((v**2).sum() + (w**2).sum())
+    expected = np.mean(sse[batch_items] / tiny.item_counts()[batch_items]) + penalty
     assert np.isclose(float(model.loss(batch)), expected, rtol=1e-5)
 
 
@@ -208,9 +210,11 @@ def test_model_context_stays_backward_compatible() -> None:
 def test_cold_items_holds_items_out_of_training_entirely(ml100k) -> None:
     split = cold_items(ml100k, {"test_fraction": 0.2, "valid_fraction": 0.1}, 7)
     train_items = set(np.unique(split.train.item_idx).tolist())
-    test_items, valid_items = set(np.unique(split.test.item_idx).tolist()), set(np.unique(split.valid.item_idx).tolist())
+    test_items = set(np.unique(split.test.item_idx).tolist())
+    valid_items = set(np.unique(split.valid.item_idx).tolist())
     n_items = int((ml100k.item_counts() > 0).sum())
-    assert len(test_items) == int(np.floor(n_items * 0.2 + 0.5)) and len(valid_items) == int(np.floor(n_items * 0.1 + 0.5))
+    assert len(test_items) == int(np.floor(n_items * 0.2 + 0.5))
+    assert len(valid_items) == int(np.floor(n_items * 0.1 + 0.5))
     assert not (train_items & test_items) and not (train_items & valid_items) and not (test_items & valid_items)
     assert len(split.train) + len(split.valid) + len(split.test) == len(ml100k)
     # every row of a held-out item is held out

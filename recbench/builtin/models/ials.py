@@ -102,8 +102,9 @@ class IALS(nnx.Module):
         L(W, H) = sum_{(u,i) in S} (<w_u, h_i> - 1)^2 + a0 * sum_{u, i} <w_u, h_i>^2
                   + l2 * sum_u (|I_u| + a0 |I|)^nu |w_u|^2 + l2 * sum_i (|U_i| + a0 |U|)^nu |h_i|^2
 
-    ``a0`` is ``unobserved_weight`` (Hu et al.'s confidence ``1 + alpha`` on observed entries is the
-    same model with ``alpha = 1/a0 - 1`` up to scale) and ``nu`` is ``l2_exponent``. Each epoch
+    ``a0`` is ``unobserved_weight``, the weight of the all-pairs term that plays the part of Hu et
+    al.'s unit confidence on unobserved entries (Hu et al. weight observed entries by ``1 + alpha``
+    instead), and ``nu`` is ``l2_exponent`` (Rendle et al.'s frequency-scaled regularisation). Each epoch
     solves every user's system given the items, then every item's given the users, each exactly
     (Cholesky) and all at once (see :func:`solve_side`); the whole fit is one jitted
     ``lax.fori_loop`` over epochs. Factors start at N(0, (init_std / sqrt(dim))^2), as in Rendle et
