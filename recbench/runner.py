@@ -248,7 +248,7 @@ class Runner:
         try:
             cfg = TrainConfig.from_mapping(training_values, where=f"model {spec.name!r} training")
             build_start = time.perf_counter()
-            model = spec.build(_model_context(data, config, seeds.init))
+            model = spec.build(_model_context(split.train, config, seeds.init))
             build_seconds = time.perf_counter() - build_start
             validate = evaluator.validator(cfg.early_stopping_metric, model)
             trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
@@ -314,7 +314,9 @@ def _without_cold_rows(part: Interactions, train: Interactions) -> Interactions:
     return part.take(known_user[part.user_idx] & known_item[part.item_idx])
 
 
-def _model_context(data: Interactions, config: dict[str, Any], init_seed: int) -> Any:
+def _model_context(train: Interactions, config: dict[str, Any], init_seed: int) -> Any:
+    """What the builder gets: sizes, config, seed and the side features (vocabulary-wide, no rows)."""
     from recbench.types import ModelContext
 
-    return ModelContext(n_users=data.n_users, n_items=data.n_items, config=config, seed=init_seed)
+    return ModelContext(n_users=train.n_users, n_items=train.n_items, config=config, seed=init_seed,
+                        user_features=dict(train.user_features), item_features=dict(train.item_features))

@@ -57,12 +57,19 @@ class ModelContext:
         n_items: size of the item vocabulary.
         config: the model's default config merged with the run's overrides.
         seed: the run's initialisation seed (spawned from the run seed, never global state).
+        user_features: the dataset's side features of users, ``name -> array`` with first axis
+            ``n_users`` (e.g. ml-100k's ``age``, ``gender``, ``occupation``); empty if it has none.
+        item_features: the same for items (first axis ``n_items``, e.g. multi-hot ``genres``).
+            Features describe every user/item of the vocabulary, including those held out of
+            training (cold start); they never carry interactions.
     """
 
     n_users: int
     n_items: int
     config: Mapping[str, Any]
     seed: int
+    user_features: Mapping[str, Any] = field(default_factory=dict)
+    item_features: Mapping[str, Any] = field(default_factory=dict)
 
 
 class ModelBuilder(Protocol):

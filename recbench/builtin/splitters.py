@@ -9,6 +9,7 @@ import numpy as np
 
 from recbench import hookimpl
 from recbench.builtin.protocols._params import as_count, resolve_mode, rng_for
+from recbench.builtin.protocols.cold import COLD_ITEMS_DEFAULTS, cold_items
 from recbench.builtin.protocols.kfold import KFOLD_DEFAULTS, kfold
 from recbench.builtin.protocols.strong import STRONG_DEFAULTS, strong_generalization
 from recbench.builtin.protocols.temporal import LEAVE_ONE_OUT_DEFAULTS, TEMPORAL_DEFAULTS, leave_one_out, temporal
@@ -133,4 +134,11 @@ def recbench_splitters() -> Iterator[SplitterSpec]:
         description="held-out test/valid users with fold-in rows, as in Mult-VAE (Liang et al. 2018)",
         split=strong_generalization,
         default_params=STRONG_DEFAULTS,
+    )
+    yield SplitterSpec(
+        name="cold_items",
+        version="1",
+        description="item cold start: a seeded share of items held out of training entirely; test ranks the new items",
+        split=cold_items,
+        default_params=COLD_ITEMS_DEFAULTS,
     )

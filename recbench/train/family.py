@@ -39,5 +39,18 @@ class FamilyPlan:
     examples_per_step: int
 
 
+def hand_training_part(model: Any, split: Split) -> None:
+    """Give a model the training part before its epoch is compiled, if it asks for it.
+
+    A model of a row-sampling family (pairwise, pointwise, rating) whose loss or scores need more
+    than the batch (LightGCN's normalised graph, AutoRec's item columns) implements
+    ``set_training_part(train: Interactions)`` and keeps what it derives in non-trainable
+    ``nnx.Variable``s; the planner calls it once, here, before the host splits the model.
+    """
+    setter = getattr(model, "set_training_part", None)
+    if callable(setter):
+        setter(split.train)
+
+
 FamilyPlanner = Callable[[Split, TrainConfig, Any], FamilyPlan]
 """``plan(split, cfg, model) -> FamilyPlan``; registered in :data:`recbench.train.loop.FAMILY_PLANNERS`."""

@@ -10,7 +10,7 @@ import jax
 from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
-from recbench.train.family import FamilyPlan
+from recbench.train.family import FamilyPlan, hand_training_part
 from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
 
 
@@ -29,6 +29,7 @@ def plan_pairwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     train = split.train
     if len(train) == 0:
         raise ConfigError(f"split {split.split_id} has an empty training part")
+    hand_training_part(model, split)
     data, depth = to_device(train.user_idx, train.item_idx, train.n_users)
     n_items, batch_size = train.n_items, cfg.batch_size
     rounds = 2 if cfg.exclude_positive_negatives else 0

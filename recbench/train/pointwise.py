@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
-from recbench.train.family import FamilyPlan
+from recbench.train.family import FamilyPlan, hand_training_part
 from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
 
 DEFAULT_NEGATIVES = 4
@@ -54,6 +54,7 @@ def plan_pointwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
             f"batch_size={cfg.batch_size} is smaller than 1 + negatives = {1 + n_neg}",
             hint=f"raise batch_size to a multiple of {1 + n_neg}",
         )
+    hand_training_part(model, split)
     data, depth = to_device(train.user_idx, train.item_idx, train.n_users)
     n_items = train.n_items
     rounds = 2 if cfg.exclude_positive_negatives else 0

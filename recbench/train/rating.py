@@ -12,7 +12,7 @@ import numpy as np
 from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
-from recbench.train.family import FamilyPlan
+from recbench.train.family import FamilyPlan, hand_training_part
 
 
 class RatingBatch(NamedTuple):
@@ -75,6 +75,7 @@ def plan_rating(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     stats = rating_stats(split)
     if hasattr(model, "set_rating_stats"):
         model.set_rating_stats(stats)
+    hand_training_part(model, split)
     train = split.train
     data = RatingData(
         users_N=jnp.asarray(train.user_idx, jnp.int32),
