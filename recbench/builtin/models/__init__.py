@@ -21,6 +21,7 @@ CATALOGS: tuple[str, ...] = (
     "recbench.builtin.models.catalog_baselines",
     "recbench.builtin.models.catalog_rating_pointwise",
     "recbench.builtin.models.catalog_listwise_sequential",
+    "recbench.builtin.models.catalog_cnn_deepcf",
 )
 
 
