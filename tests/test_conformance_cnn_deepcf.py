@@ -38,9 +38,11 @@ class TestConvNCF(ModelPluginTests):
 
 
 class TestCaser(ModelPluginTests):
-    """Sequential: the suite checks it on leave-one-out, as gru4rec and sasrec."""
+    """Sequential: the suite checks it on leave-one-out, as gru4rec and sasrec. Windows from the
+    latest 20 items (not 50) to keep it quick: the synthetic users have about 25."""
 
     model_name = "caser"
+    config = {"max_len": 20}
     training = {"epochs": 20, "learning_rate": 5e-3, "eval_every": 0}
 
 
@@ -85,6 +87,20 @@ def test_convncf_scores_match_a_numpy_cnn_and_chunked_full_scoring() -> None:
     np.testing.assert_allclose(pairs, reference, rtol=1e-4, atol=1e-6)
     full = np.asarray(model.score(jnp.array([4, 0, 2])))  # 7 items in chunks of 3: a padded last chunk
     np.testing.assert_allclose(full, reference.reshape(5, 7)[[4, 0, 2]], rtol=1e-4, atol=1e-6)
+
+
+def test_convncf_pretrained_starts_from_the_trained_mf_bpr_factors(small_synthetic) -> None:
+    split = random_holdout(small_synthetic, {}, 0)
+    model = ConvNCF(split.train.n_users, split.train.n_items, dim=8, channels=2, pretrain=True, seed=0)
+    assert ConvNCF(3, 3, dim=8).pretraining() == {}
+    cfg = TrainConfig(epochs=2, batch_size=256, eval_every=0)
+    outcomes = pretrain(model, split, cfg, seed=0)
+    mf = outcomes["mf_bpr"].model
+    assert outcomes["mf_bpr"].epochs == 60  # the component's own training settings, not the run's 2 epochs
+    np.testing.assert_array_equal(np.asarray(model.user_embedding[...]), np.asarray(mf.user_factors[...]))
+    np.testing.assert_array_equal(np.asarray(model.item_embedding[...]), np.asarray(mf.item_factors[...]))
+    trained = train(model, "pairwise", split, cfg, 1)
+    assert trained.losses[-1] < trained.losses[0]
 
 
 def test_convncf_rejects_a_map_size_that_cannot_halve_to_one() -> None:

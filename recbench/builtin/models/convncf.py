@@ -10,14 +10,22 @@ items in chunks of ``item_chunk`` (default 512), which bounds the activation mem
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from recbench.builtin.models.mf_bpr import MFBPR
 from recbench.errors import ConfigError
+from recbench.train.family import Pretraining
 from recbench.train.losses import pairwise_loss
 from recbench.train.pairwise import PairwiseBatch
+
+
+#: How the host trains the MF-BPR that ConvNCF starts from (mf_bpr's catalog training settings).
+MF_BPR_TRAINING: Mapping[str, Any] = {"epochs": 60, "batch_size": 2048, "learning_rate": 5e-3, "optimizer": "adam"}
 
 
 def outer_product_map(p_BxD: jax.Array, q_BxD: jax.Array) -> jax.Array:
@@ -34,12 +42,17 @@ class ConvNCF(nnx.Module):
     maps, each a 2x2 kernel with stride 2 and ReLU, halving the map until it is ``1 x 1 x channels``;
     a linear layer maps that vector to the score (eq. 3-4). Paper defaults: ``d = 64`` (6 layers),
     32 channels, BPR. The paper initialises the embeddings from a trained MF-BPR and optimises with
-    Adagrad; here the embeddings start from ``N(0, init_std^2)`` (no pre-training) and the host's
-    Adam trains everything, with the embedding l2 chosen on validation (see the catalog).
+    Adagrad. By default here the embeddings start from ``N(0, init_std^2)`` and the host's Adam
+    trains everything (l2 0, not tuned). With ``pretrain = true`` the host first trains an MF-BPR
+    (``mf_bpr``'s catalog settings: l2 5e-3, Adam lr 5e-3, batch 2048, 60 epochs, with this model's
+    ``dim`` and ``init_std``) on the same split with the same loop, and ConvNCF starts from its
+    user and item factors, as in the paper.
     """
 
     def __init__(self, n_users: int, n_items: int, *, dim: int = 64, channels: int = 32, l2: float = 0.0,
-                 init_std: float = 0.1, item_chunk: int = 512, seed: int = 0) -> None:
+                 init_std: float = 0.1, item_chunk: int = 512, pretrain: bool = False, seed: int = 0) -> None:
+        if not isinstance(pretrain, bool):
+            raise ConfigError(f"convncf: pretrain={pretrain!r} must be true or false")
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2 or dim & (dim - 1):
             raise ConfigError(f"convncf: dim={dim!r} must be a power of two >= 2 (each layer halves the map)",
                               hint="use the paper's dim = 64")
@@ -55,6 +68,21 @@ class ConvNCF(nnx.Module):
         self.output = nnx.Linear(channels, 1, rngs=rngs)
         self.l2 = float(l2)
         self.item_chunk = max(1, int(item_chunk))
+        self.n_users, self.n_items, self.dim, self.init_std = n_users, n_items, dim, float(init_std)
+        self.pretrain, self.seed = pretrain, int(seed)
+
+    def pretraining(self) -> dict[str, Pretraining]:
+        """The MF-BPR the host trains first when ``pretrain`` is on (see the class docstring)."""
+        if not self.pretrain:
+            return {}
+        mf = MFBPR(self.n_users, self.n_items, dim=self.dim, l2=5e-3, init_std=self.init_std,
+                   seed=(self.seed + 1) % 2**32)
+        return {"mf_bpr": Pretraining(mf, "pairwise", dict(MF_BPR_TRAINING))}
+
+    def load_pretrained(self, trained: Mapping[str, Any]) -> None:
+        """Start from the trained MF-BPR's user and item factors (copies: the host donates ours)."""
+        self.user_embedding[...] = jnp.copy(trained["mf_bpr"].user_factors[...])
+        self.item_embedding[...] = jnp.copy(trained["mf_bpr"].item_factors[...])
 
     def pair_scores(self, p_BxD: jax.Array, q_BxD: jax.Array) -> jax.Array:
         """Scores of matched (user, item) embedding rows, ``B``."""
