@@ -95,7 +95,13 @@ class Caser(nnx.Module):
         valid_NxLx1 = (windows_NxL != self.n_items)[..., None]
         e_NxLxD = self.item_embed[...][windows_NxL] * valid_NxLx1  # the padding item embeds to zero
         vertical_NxVxD = jnp.einsum("nld,lv->nvd", e_NxLxD, self.vertical[...])
-        pooled = [jax.nn.relu(conv(e_NxLxD)).max(axis=1) for conv in self.horizontal]  # each N x n_h
+        pooled = []  # per height h: N x n_h
+        for h, conv in enumerate(self.horizontal, start=1):
+            # the h-row slices at every start, N x (L-h+1) x h x d, times the h x d x n_h kernel: one
+            # matrix product (2-3x faster than lax.conv for these small maps on a CPU, same numbers)
+            slices = jnp.stack([e_NxLxD[:, s:s + h] for s in range(self.window - h + 1)], axis=1)
+            out = jnp.einsum("nphd,hdo->npo", slices, conv.kernel[...]) + conv.bias[...]
+            pooled.append(jax.nn.relu(out).max(axis=1))
         return jnp.concatenate([vertical_NxVxD.reshape(e_NxLxD.shape[0], -1), *pooled], axis=-1)
 
     def encode(self, windows_NxL: jax.Array, users_N: jax.Array, key: jax.Array | None) -> jax.Array:
