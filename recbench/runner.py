@@ -217,6 +217,7 @@ class Runner:
                  model_choice: ModelChoice, seed: int, seeds: RunSeeds) -> RunRecord:
         from recbench.results.environment import peak_memory
         from recbench.train.config import TrainConfig
+        from recbench.train.family import pretrain
         from recbench.train.loop import train
 
         started = _now()
@@ -250,6 +251,8 @@ class Runner:
             build_start = time.perf_counter()
             model = spec.build(_model_context(split.train, config, seeds.init))
             build_seconds = time.perf_counter() - build_start
+            pretrained = pretrain(model, split, cfg, seeds.sampling,
+                                  lambda module: evaluator.validator(cfg.early_stopping_metric, module))
             validate = evaluator.validator(cfg.early_stopping_metric, model)
             trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
             valid_means = evaluator.evaluate(trained.model, "valid").means if evaluator.has_valid else {}
@@ -271,7 +274,8 @@ class Runner:
                             "per_user_file": f"per_user/{key}.npz"},
                 training={"epochs": trained.epochs, "best_epoch": trained.best_epoch,
                           "stopped_by": trained.stopped_by, "losses": trained.losses,
-                          "validation_curve": trained.validation},
+                          "validation_curve": trained.validation,
+                          **({"pretraining": _pretraining_summary(pretrained)} if pretrained else {})},
                 throughput={"build_s": build_seconds,
                             "validation_s": trained.validation_seconds,
                             "train_compile_s": trained.compile_seconds,
@@ -298,6 +302,13 @@ class Runner:
                                finished_at=_now(), **base)
             self.store.write(record)
             return record
+
+
+def _pretraining_summary(outcomes: dict[str, Any]) -> dict[str, Any]:
+    """What pre-training did per component, for the record (its seconds are not in the model's own)."""
+    return {name: {"epochs": o.epochs, "best_epoch": o.best_epoch, "stopped_by": o.stopped_by, "losses": o.losses,
+                   "compile_seconds": o.compile_seconds, "train_seconds": o.train_seconds}
+            for name, o in outcomes.items()}
 
 
 def _dataset_label(choice: DatasetChoice) -> str:

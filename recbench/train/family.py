@@ -8,11 +8,12 @@ family implement ``loss(batch) -> scalar`` and ``score(users_B) -> scores_BxI``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
+import numpy as np
 
 from recbench.data.split import Split
 from recbench.train.config import TrainConfig
@@ -54,3 +55,52 @@ def hand_training_part(model: Any, split: Split) -> None:
 
 FamilyPlanner = Callable[[Split, TrainConfig, Any], FamilyPlan]
 """``plan(split, cfg, model) -> FamilyPlan``; registered in :data:`recbench.train.loop.FAMILY_PLANNERS`."""
+
+
+@dataclass(frozen=True)
+class Pretraining:
+    """A component a model is initialised from, trained first by the host (e.g. NeuMF's GMF and MLP).
+
+    A model that wants pre-training implements ``pretraining() -> Mapping[str, Pretraining]`` (empty
+    when it is off) and ``load_pretrained(trained: Mapping[str, Any])``, which copies the trained
+    components' parameters into itself. The host trains every component with the same loop, on the
+    same split, before the model's own training (:func:`pretrain`).
+
+    Attributes:
+        module: the untrained component (a model of ``family``).
+        family: the component's training family.
+        training: overrides of the run's training settings for this component (e.g. its optimizer).
+    """
+
+    module: Any
+    family: str
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+
+def pretrain(model: Any, split: Split, cfg: TrainConfig, seed: int,
+             validator_for: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Train the model's pre-training components (if any) with the host loop, then load them into it.
+
+    Component ``k`` (in the order the model lists them) trains with ``cfg`` updated by its
+    ``training`` overrides and a sampling seed spawned from ``(seed, k)``; ``validator_for(module)``
+    gives its validation function (early stopping) or None. Returns ``{name: TrainOutcome}``, empty
+    when the model has no components.
+
+    Raises:
+        ConfigError: a component's training overrides are invalid.
+        DivergedError: a component's loss became NaN or Inf.
+    """
+    from recbench.train.loop import train
+
+    components = model.pretraining() if callable(getattr(model, "pretraining", None)) else {}
+    if not components:
+        return {}
+    outcomes = {}
+    for k, (name, component) in enumerate(components.items()):
+        settings = {**cfg.to_dict(), **component.training}
+        component_cfg = TrainConfig.from_mapping(settings, where=f"pre-training component {name!r} training")
+        component_seed = int(np.random.SeedSequence([seed, k]).generate_state(1, np.uint32)[0])
+        validate = validator_for(component.module) if validator_for is not None else None
+        outcomes[name] = train(component.module, component.family, split, component_cfg, component_seed, validate)
+    model.load_pretrained({name: outcome.model for name, outcome in outcomes.items()})
+    return outcomes

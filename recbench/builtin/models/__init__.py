@@ -22,6 +22,7 @@ CATALOGS: tuple[str, ...] = (
     "recbench.builtin.models.catalog_rating_pointwise",
     "recbench.builtin.models.catalog_listwise_sequential",
     "recbench.builtin.models.catalog_graph_hybrid",
+    "recbench.builtin.models.catalog_cnn_deepcf",
 )
 
 

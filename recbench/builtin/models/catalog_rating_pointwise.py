@@ -61,9 +61,10 @@ def specs() -> Iterator[ModelSpec]:
         name="neumf",
         version="1",
         family="pointwise",
-        description="NCF's NeuMF: GMF and MLP fused, trained from scratch (no pre-training)",
+        description="NCF's NeuMF: GMF and MLP fused; from scratch, or pre-trained from GMF and MLP (pretrain = true)",
         build=lazy_builder("recbench.builtin.models.ncf:NeuMF"),
         default_config={"dim": 8, "layers": [64, 32, 16, 8], "negatives": 4, "l2": 0.0, "init_std": 0.01},
         default_training=dict(_NCF_TRAINING),
-        paper=_NCF_PAPER + " Without the paper's GMF/MLP pre-training.",
+        # pretrain (default false) is not listed here, so the default config and its run keys are unchanged
+        paper=_NCF_PAPER + " The paper's GMF/MLP pre-training is the option pretrain = true.",
     )

@@ -19,7 +19,8 @@ of ml-100k's users in one evaluator batch. For larger catalogues lower the evalu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -27,10 +28,13 @@ from flax import nnx
 
 from recbench.errors import ConfigError
 from recbench.train.losses import binary_cross_entropy_with_logits
+from recbench.train.family import Pretraining
 from recbench.train.pointwise import PointwiseBatch
 
 _HIDDEN_INIT = nnx.initializers.glorot_uniform()
 _OUTPUT_INIT = nnx.initializers.lecun_uniform()
+#: How the host trains NeuMF's GMF and MLP components (overrides of the run's settings): the paper's Adam.
+PRETRAIN_TRAINING: Mapping[str, Any] = {"optimizer": "adam", "learning_rate": 1e-3}
 
 
 def _embedding(rngs: nnx.Rngs, rows: int, dim: int, std: float) -> nnx.Param:
@@ -165,15 +169,34 @@ class NeuMF(_Pointwise):
     optional ``l2 * mean_b`` of the squared norms of all four embedding rows (paper: 0).
 
     GMF and MLP have separate embeddings; the GMF product ``p_u * q_i`` and the MLP tower's last
-    layer are concatenated and mapped by one linear layer to the logit. Trained from scratch: the
-    paper's pre-training (GMF and MLP trained first, then NeuMF initialised from them with alpha=0.5
-    and trained with SGD) is NOT done in this version. Paper defaults: dim 8, layers 64 -> 32 -> 16
-    -> 8, 4 negatives.
+    layer are concatenated and mapped by one linear layer to the logit. Paper defaults: dim 8,
+    layers 64 -> 32 -> 16 -> 8, 4 negatives.
+
+    Pre-training (paper section 3.4.1), off by default (``pretrain = false``: trained from scratch).
+    With ``pretrain = true`` the host first trains a GMF (``dim``) and an MLP (``layers``), both with
+    this model's ``negatives``, ``l2`` and ``init_std``, with the same host loop on the same split
+    (the run's training settings updated by ``pretrain_training``, default Adam with learning rate
+    1e-3 as in the paper), then NeuMF takes their embeddings and tower, and its output layer is
+    ``[alpha h_GMF; (1 - alpha) h_MLP]`` with bias ``alpha b_GMF + (1 - alpha) b_MLP`` (alpha 0.5), so
+    its initial logit is ``alpha logit_GMF + (1 - alpha) logit_MLP``. The paper then trains NeuMF with
+    plain SGD; that is the run's own training setting, so the paper's recipe is
+    ``config = {pretrain = true}, training = {optimizer = "sgd", learning_rate = ...}``.
     """
 
     def __init__(self, n_users: int, n_items: int, *, dim: int = 8, layers: Sequence[int] = (64, 32, 16, 8),
-                 negatives: int = 4, l2: float = 0.0, init_std: float = 0.01, seed: int = 0) -> None:
+                 negatives: int = 4, l2: float = 0.0, init_std: float = 0.01, pretrain: bool = False,
+                 alpha: float = 0.5, pretrain_training: Mapping[str, Any] | None = None, seed: int = 0) -> None:
         layers = _check_layers(layers)
+        if not isinstance(pretrain, bool):
+            raise ConfigError(f"neumf: pretrain={pretrain!r} must be true or false")
+        if not 0.0 <= alpha <= 1.0:
+            raise ConfigError(f"neumf: alpha={alpha!r} must be in [0, 1] (the GMF share of the output layer)")
+        self.n_users, self.n_items, self.layers = n_users, n_items, layers
+        self.init_std, self.seed = float(init_std), int(seed)
+        self.pretrain, self.alpha = pretrain, float(alpha)
+        # a tuple of pairs: a static attribute of the module, not a pytree node
+        self.pretrain_training = tuple(sorted((PRETRAIN_TRAINING if pretrain_training is None
+                                               else pretrain_training).items()))
         rngs = nnx.Rngs(params=seed)
         self.gmf_user = _embedding(rngs, n_users, dim, init_std)
         self.gmf_item = _embedding(rngs, n_items, dim, init_std)
@@ -201,3 +224,26 @@ class NeuMF(_Pointwise):
         gmf_BxI = (self.gmf_user[...][users_B] * kernel[: self.dim]) @ self.gmf_item[...].T
         h_BxIxH = self.tower.all_items(self.mlp_user[...][users_B], self.mlp_item[...])
         return gmf_BxI + h_BxIxH @ kernel[self.dim:] + self.output.bias[...][0]
+
+    def pretraining(self) -> dict[str, Pretraining]:
+        """The GMF and MLP the host trains first when ``pretrain`` is on (see the class docstring)."""
+        if not self.pretrain:
+            return {}
+        common = {"negatives": self.negatives, "l2": self.l2, "init_std": self.init_std}
+        gmf = GMF(self.n_users, self.n_items, dim=self.dim, seed=(self.seed + 1) % 2**32, **common)
+        mlp = MLP(self.n_users, self.n_items, layers=self.layers, seed=(self.seed + 2) % 2**32, **common)
+        return {"gmf": Pretraining(gmf, "pointwise", dict(self.pretrain_training)),
+                "mlp": Pretraining(mlp, "pointwise", dict(self.pretrain_training))}
+
+    def load_pretrained(self, trained: Mapping[str, Any]) -> None:
+        """Copy the trained GMF and MLP in; the output layer is their alpha-weighted concatenation."""
+        gmf, mlp = trained["gmf"], trained["mlp"]
+        # copies: the host donates this model's parameters to its epoch, the components keep theirs
+        self.gmf_user[...] = jnp.copy(gmf.user_embedding[...])
+        self.gmf_item[...] = jnp.copy(gmf.item_embedding[...])
+        self.mlp_user[...] = jnp.copy(mlp.user_embedding[...])
+        self.mlp_item[...] = jnp.copy(mlp.item_embedding[...])
+        nnx.update(self.tower, jax.tree.map(jnp.copy, nnx.state(mlp.tower)))
+        a = self.alpha
+        self.output.kernel[...] = jnp.concatenate([a * gmf.output.kernel[...], (1 - a) * mlp.output.kernel[...]])
+        self.output.bias[...] = a * gmf.output.bias[...] + (1 - a) * mlp.output.bias[...]
