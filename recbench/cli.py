@@ -159,12 +159,14 @@ def _list(host: PluginHost, kind: str | None) -> None:
 
     for name in [kind] if kind else list(KINDS):
         rows = []
+        headers = ["name", "kind", "provided by", "description"] + (["paper"] if name == "models" else [])
         for reg in host.all(name).values():
             spec = reg.spec
             detail = getattr(spec, "family", None) or getattr(spec, "kind", None) or getattr(spec, "feedback", "")
-            rows.append([spec.name, detail, f"{reg.distribution} {reg.dist_version}", spec.description])
+            rows.append([spec.name, detail, f"{reg.distribution} {reg.dist_version}", spec.description]
+                        + ([getattr(spec, "paper", "") or ""] if name == "models" else []))
         print(f"{name}:")
-        print(tabulate(rows, headers=["name", "kind", "provided by", "description"]) if rows else "  (none)")
+        print(tabulate(rows, headers=headers) if rows else "  (none)")
         print()
 
 

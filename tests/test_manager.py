@@ -130,3 +130,17 @@ def test_list_does_not_import_jax() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode in (0, 3), result.stderr
     assert "example_biased_mf" in result.stdout
+
+
+def test_list_models_shows_every_builtin_with_family_and_paper(capsys) -> None:
+    from recbench.cli import main
+
+    main(["list", "models"])
+    out = capsys.readouterr().out
+    host = PluginHost(autoload=False)
+    specs = [reg.spec for reg in host.all("models").values()]
+    assert len(specs) >= 24
+    for spec in specs:
+        assert spec.paper, f"{spec.name} cites no paper"
+        line = next(row for row in out.splitlines() if row.startswith(spec.name + " "))
+        assert spec.family in line and spec.paper in line, line
