@@ -106,6 +106,12 @@ class GRU4Rec(RecurrentRec):
     :class:`RecurrentRec` for the architecture. Paper defaults: one GRU layer of 100 units
     (``hidden = 100``), dropout on the hidden layer; here ``dim = 64``, ``dropout = 0.25``,
     ``max_len = 50``, Adam.
+
+    Why it can lose to pop on ml-100k's per-user random holdout (ndcg@10 0.229 and 0.234 against
+    pop's 0.249, seeds 0 and 1, leaderboards/ml-100k): that protocol hides a random quarter of each
+    history, not its continuation, so the model is scored on items scattered through the past it
+    was trained to extrapolate from, with 120 s of training. Under the protocol it is built for
+    (leave-one-out by time, leaderboards/ml-100k-sequential) it beats pop clearly (0.079 vs 0.045).
     """
 
     cell_kind = "gru"
