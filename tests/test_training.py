@@ -96,3 +96,26 @@ def test_sgd_with_a_schedule_trains_through_the_host_loop(split) -> None:
                       schedule="linear", warmup_epochs=1, eval_every=0)
     outcome = train(MFBPR(split.train.n_users, split.train.n_items, dim=8, seed=0), "pairwise", split, cfg, 0)
     assert outcome.epochs == 3 and all(np.isfinite(outcome.losses))
+
+
+def test_hand_training_part_gives_every_row_sampling_model_both_hooks(small_synthetic) -> None:
+    from recbench.builtin.protocols.strong import strong_generalization
+    from recbench.train.family import hand_training_part
+
+    class Reader:
+        def set_training_part(self, train):
+            self.part = train
+
+        def set_training_matrix(self, users_N, items_N):
+            self.rows = (users_N, items_N)
+
+    split = strong_generalization(small_synthetic, {}, 0)
+    assert split.fold_in is not None and len(split.fold_in)
+    model = Reader()
+    hand_training_part(model, split)
+    assert model.part is split.train
+    users, items = model.rows
+    assert len(users) == len(split.train) + len(split.fold_in)  # fold-in rows are readable at inference
+    np.testing.assert_array_equal(users[len(split.train):], split.fold_in.user_idx)
+    np.testing.assert_array_equal(items[:len(split.train)], split.train.item_idx)
+    hand_training_part(object(), split)  # a model with neither hook is left alone

@@ -40,17 +40,34 @@ class FamilyPlan:
     examples_per_step: int
 
 
+def input_rows(split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(user, item, timestamp) of what models may read at inference: training rows, then fold-in rows."""
+    parts = [split.train] + ([split.fold_in] if split.fold_in is not None and len(split.fold_in) else [])
+    times = None
+    if all(p.timestamp is not None for p in parts):
+        times = np.concatenate([p.timestamp for p in parts])
+    return (np.concatenate([p.user_idx for p in parts]), np.concatenate([p.item_idx for p in parts]), times)
+
+
 def hand_training_part(model: Any, split: Split) -> None:
-    """Give a model the training part before its epoch is compiled, if it asks for it.
+    """Give a model the training data before its epoch is compiled, if it asks for it.
 
     A model of a row-sampling family (pairwise, pointwise, rating) whose loss or scores need more
-    than the batch (LightGCN's normalised graph, AutoRec's item columns) implements
-    ``set_training_part(train: Interactions)`` and keeps what it derives in non-trainable
-    ``nnx.Variable``s; the planner calls it once, here, before the host splits the model.
+    than the batch keeps what it derives in non-trainable ``nnx.Variable``s, from either hook; the
+    planner calls them once, here, before the host splits the model:
+
+    * ``set_training_part(train: Interactions)``: the training part (LightGCN's normalised graph,
+      AutoRec's item columns);
+    * ``set_training_matrix(users_N, items_N)``: the (user, item) rows models may read at
+      inference, training rows then fold-in rows (DeepCF's user rows and item columns).
     """
-    setter = getattr(model, "set_training_part", None)
-    if callable(setter):
-        setter(split.train)
+    part_setter = getattr(model, "set_training_part", None)
+    if callable(part_setter):
+        part_setter(split.train)
+    matrix_setter = getattr(model, "set_training_matrix", None)
+    if callable(matrix_setter):
+        users, items, _ = input_rows(split)
+        matrix_setter(users, items)
 
 
 FamilyPlanner = Callable[[Split, TrainConfig, Any], FamilyPlan]

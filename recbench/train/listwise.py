@@ -36,7 +36,7 @@ from flax import nnx
 from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
-from recbench.train.family import FamilyPlan
+from recbench.train.family import FamilyPlan, input_rows
 
 
 class TrainingData(nnx.Variable):
@@ -83,15 +83,6 @@ def user_items(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int) -> tupl
     items = np.asarray(item_idx)[order] if user_idx.shape[0] else np.zeros(1, np.int32)
     width = max(int(counts.max(initial=0)), 1)
     return UserItems(jnp.asarray(indptr), jnp.asarray(items, jnp.int32)), width
-
-
-def input_rows(split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(user, item, timestamp) of what models may read at inference: training rows, then fold-in rows."""
-    parts = [split.train] + ([split.fold_in] if split.fold_in is not None and len(split.fold_in) else [])
-    times = None
-    if all(p.timestamp is not None for p in parts):
-        times = np.concatenate([p.timestamp for p in parts])
-    return (np.concatenate([p.user_idx for p in parts]), np.concatenate([p.item_idx for p in parts]), times)
 
 
 def padded_items(rows: UserItems, users_B: jax.Array, width: int, pad: int) -> jax.Array:

@@ -12,7 +12,6 @@ from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.family import FamilyPlan, hand_training_part
-from recbench.train.listwise import input_rows
 from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
 
 DEFAULT_NEGATIVES = 4
@@ -36,8 +35,8 @@ def plan_pointwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     (twice, with :func:`sample_negatives`) unless ``cfg.exclude_positive_negatives`` is off.
 
     A model that reads the binary training matrix itself (DeepCF's user rows and item columns)
-    implements ``set_training_matrix(users_N, items_N)``; the planner calls it once, here, with the
-    (user, item) rows models may read at inference (training rows, plus any fold-in rows).
+    implements ``set_training_matrix(users_N, items_N)``; :func:`recbench.train.family.hand_training_part`
+    calls it once, with the (user, item) rows models may read at inference (training plus fold-in rows).
 
     ``n_neg`` is the model's ``negatives`` attribute (its config; default 4 as in He et al. 2017).
     ``ceil(n_train / P)`` steps make one pass over the training pairs in expectation; a step trains
@@ -60,9 +59,6 @@ def plan_pointwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
             hint=f"raise batch_size to a multiple of {1 + n_neg}",
         )
     hand_training_part(model, split)
-    if callable(getattr(model, "set_training_matrix", None)):  # models that read rows/columns of it
-        users, items, _ = input_rows(split)
-        model.set_training_matrix(users, items)
     data, depth = to_device(train.user_idx, train.item_idx, train.n_users)
     n_items = train.n_items
     rounds = 2 if cfg.exclude_positive_negatives else 0
