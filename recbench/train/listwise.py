@@ -36,7 +36,7 @@ from flax import nnx
 from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
-from recbench.train.family import FamilyPlan, input_rows  # input_rows: also used by the sequential planner
+from recbench.train.family import FamilyPlan, input_rows
 
 
 class TrainingData(nnx.Variable):

@@ -36,8 +36,7 @@ from flax import nnx
 from recbench.data.split import Split, rank_within_user
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
-from recbench.train.family import FamilyPlan
-from recbench.train.family import input_rows
+from recbench.train.family import FamilyPlan, input_rows
 from recbench.train.listwise import TrainingData
 from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
 
