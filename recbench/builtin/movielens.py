@@ -16,13 +16,18 @@ ML100K_FILES_SHA256 = {
     "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
     "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
 }
-#: GroupLens publishes the md5 of the zip; the extracted files are then pinned by sha256 above.
+#: GroupLens publishes the md5 of the zip; the zip's sha256 and size are the ones recorded in
+#: tensorflow/datasets tensorflow_datasets/url_checksums/movielens.txt (the same sha256 is pinned in
+#: ISG-Siegen/OmniRec src/omnirec/data_loaders/movielens_100k.py); the extracted files are then pinned
+#: by sha256 above.
 ML100K_SOURCE = ArchiveSource(
     url="https://files.grouplens.org/datasets/movielens/ml-100k.zip",
     digest="0e33842e24a9c977be4e0107933c0723",
     algorithm="md5",
     member_prefix="ml-100k/",
     member_sha256=ML100K_FILES_SHA256,
+    sha256="50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
+    size=4_924_029,
 )
 GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",

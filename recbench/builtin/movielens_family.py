@@ -1,8 +1,9 @@
 """MovieLens 1M, 10M, 20M, 25M and 32M in their GroupLens formats, with genres and demographics.
 
-Downloads come from files.grouplens.org and are checked against the md5 GroupLens publishes for each
-zip (ml-32m's is not pinned yet, so it is never downloaded: place its files by hand). Offline, the
-files are read from ``$RECBENCH_DATA_DIR/<name>/``.
+Downloads come from files.grouplens.org. Each zip is checked against the md5 GroupLens publishes
+beside it (``<name>.zip.md5``) and, where public projects recorded them, against a pinned sha256 and
+size as well (ml-10m has no sha256 pin: none was found, see docs/datasets.md). A mismatch of any pin
+discards the download. Offline, the files are read from ``$RECBENCH_DATA_DIR/<name>/``.
 """
 
 from __future__ import annotations
@@ -38,20 +39,40 @@ class MovieLensRelease:
         return [self.ratings, self.movies] + ([self.users] if self.users else [])
 
 
-def _zip(name: str, md5: str, prefix: str) -> ArchiveSource:
-    return ArchiveSource(url=f"{_BASE}/{name}.zip", digest=md5, algorithm="md5", member_prefix=prefix)
+def _zip(name: str, md5: str, prefix: str, sha256: str | None = None, size: int | None = None) -> ArchiveSource:
+    return ArchiveSource(url=f"{_BASE}/{name}.zip", digest=md5, algorithm="md5", member_prefix=prefix,
+                         sha256=sha256, size=size)
 
 
+# md5: GroupLens's own, published as files.grouplens.org/datasets/movielens/<name>.zip.md5.
+# sha256 and size: recorded by public projects that downloaded the zips (docs/datasets.md lists them):
+#   ml-1m, ml-20m, ml-25m: tensorflow/datasets tensorflow_datasets/url_checksums/movielens.txt
+#     (`URL SIZE SHA256 FILENAME`), agreeing with
+#     ml-1m:  tensorflow/examples lite/examples/recommendation/ml/data/example_generation_movielens.py and
+#             keras-team/keras-rs examples/sas_rec.py (MOVIELENS_ZIP_HASH);
+#     ml-20m: dmbates/GroupLens.jl src/GroupLens.jl and ISG-Siegen/OmniRec
+#             src/omnirec/data_loaders/movielens_large.py; size also on academictorrents.com (ml-20m.zip);
+#     ml-25m: ISG-Siegen/OmniRec src/omnirec/data_loaders/movielens_large.py.
+#   ml-32m: not in tensorflow_datasets; md5, sha256 and size as quoted alike by several unrelated public
+#     projects found through a code-search index that does not name their repositories (weaker
+#     attribution, see docs/datasets.md).
+#   ml-10m: no sha256 found anywhere, so md5 only.
 RELEASES = {
     "ml-1m": MovieLensRelease("ml-1m", "ratings.dat", "movies.dat", "::", False, "latin-1",
-                              _zip("ml-1m", "c4d9eecfca2ab87c1945afe126590906", "ml-1m/"), users="users.dat"),
+                              _zip("ml-1m", "c4d9eecfca2ab87c1945afe126590906", "ml-1m/",
+                                   "a6898adb50b9ca05aa231689da44c217cb524e7ebd39d264c56e2832f2c54e20", 5_917_549),
+                              users="users.dat"),
     "ml-10m": MovieLensRelease("ml-10m", "ratings.dat", "movies.dat", "::", False, "utf-8",
                                _zip("ml-10m", "ce571fd55effeba0271552578f2648bd", "ml-10M100K/")),
     "ml-20m": MovieLensRelease("ml-20m", "ratings.csv", "movies.csv", ",", True, "utf-8",
-                               _zip("ml-20m", "cd245b17a1ae2cc31bb14903e1204af3", "ml-20m/")),
+                               _zip("ml-20m", "cd245b17a1ae2cc31bb14903e1204af3", "ml-20m/",
+                                    "96f243c338a8665f6bcc89c53edf6ee39162a846940de6b7c8c48aeada765ff3", 198_702_078)),
     "ml-25m": MovieLensRelease("ml-25m", "ratings.csv", "movies.csv", ",", True, "utf-8",
-                               _zip("ml-25m", "6b51fb2759a8657d3bfcbfc42b592ada", "ml-25m/")),
-    "ml-32m": MovieLensRelease("ml-32m", "ratings.csv", "movies.csv", ",", True, "utf-8", None),
+                               _zip("ml-25m", "6b51fb2759a8657d3bfcbfc42b592ada", "ml-25m/",
+                                    "8b21cfb7eb1706b4ec0aac894368d90acf26ebdfb6aced3ebd4ad5bd1eb9c6aa", 261_978_986)),
+    "ml-32m": MovieLensRelease("ml-32m", "ratings.csv", "movies.csv", ",", True, "utf-8",
+                               _zip("ml-32m", "d472be332d4daa821edc399621853b57", "ml-32m/",
+                                    "e4a68655d7386b8f95f2f2424b2ff975dfdd15ffd59e0d864a14dca43e99d6ee", 238_950_008)),
 }
 
 

@@ -44,12 +44,18 @@ def dataset_context(params: Mapping[str, object] | None = None, data_dir: str | 
 class ArchiveSource:
     """A published archive and how to verify it.
 
+    Every pin that is set must match, or the download is discarded: the size first (cheap, catches a
+    truncated transfer), then ``digest`` and, when ``algorithm`` is not sha256, the extra ``sha256``
+    pin (one pass over the file computes both).
+
     Attributes:
         url: where to download from.
         digest: the archive's expected hex digest under ``algorithm``.
         algorithm: ``sha256`` or ``md5`` (the one the publisher lists).
         member_prefix: folder inside the archive that holds the files (stripped on extraction).
         member_sha256: pinned sha256 of extracted files, verified after extraction.
+        sha256: the archive's sha256 recorded by others, pinned beside a publisher's md5.
+        size: the archive's size in bytes, when known.
     """
 
     url: str
@@ -57,6 +63,18 @@ class ArchiveSource:
     algorithm: str = "sha256"
     member_prefix: str = ""
     member_sha256: Mapping[str, str] = field(default_factory=dict)
+    sha256: str | None = None
+    size: int | None = None
+
+    @property
+    def pinned_digests(self) -> dict[str, str]:
+        """algorithm -> expected hex digest, the publisher's own first."""
+        pins = {self.algorithm: self.digest.lower()}
+        if self.sha256 is not None:
+            if self.algorithm == "sha256" and self.sha256.lower() != pins["sha256"]:
+                raise ValueError(f"{self.url}: two different sha256 pins")
+            pins.setdefault("sha256", self.sha256.lower())
+        return pins
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +109,17 @@ def github_files(repo: str, commit: str, folder: str, sha256: Mapping[str, str])
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    h = hashlib.new(algorithm)
+    return file_digests(path, (algorithm,))[algorithm]
+
+
+def file_digests(path: Path, algorithms: Sequence[str]) -> dict[str, str]:
+    """Hex digests of ``path`` under each of ``algorithms``, in one pass over the file."""
+    hashes = {a: hashlib.new(a) for a in algorithms}
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+            for h in hashes.values():
+                h.update(chunk)
+    return {a: h.hexdigest() for a, h in hashes.items()}
 
 
 def locate(
@@ -144,15 +168,24 @@ def _download(url: str, dest_dir: Path) -> Path:
 def fetch_archive(name: str, source: ArchiveSource, cache_dir: Path) -> Path:
     """Download, verify and extract ``source`` into ``cache_dir/name``; return that folder."""
     target = cache_dir / name
+    pins = source.pinned_digests
     archive = _download(source.url, cache_dir)
     try:
-        got = file_digest(archive, source.algorithm)
-        if got != source.digest:
+        hint = "retry later; if it persists the published file changed and recbench must be updated"
+        size = archive.stat().st_size
+        if source.size is not None and size != source.size:
             raise DataError(
-                f"dataset {name!r}: {source.url} has {source.algorithm} {got}, expected {source.digest}; "
-                "the download was discarded",
-                hint="retry later; if it persists the published file changed and recbench must be updated",
+                f"dataset {name!r}: {source.url} has {size} bytes, expected {source.size}; the download was discarded",
+                hint=hint,
             )
+        digests = file_digests(archive, tuple(pins))
+        for algorithm, expected in pins.items():
+            if digests[algorithm] != expected:
+                raise DataError(
+                    f"dataset {name!r}: {source.url} has {algorithm} {digests[algorithm]}, expected {expected}; "
+                    "the download was discarded",
+                    hint=hint,
+                )
         extract_zip(archive, target, source.member_prefix, source.member_sha256)
     finally:
         archive.unlink(missing_ok=True)
