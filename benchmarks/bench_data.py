@@ -32,6 +32,13 @@ by the bytes of the ``Interactions`` arrays the stage produces. These
 are user_idx, item_idx, rating, timestamp and the vocabularies. For the split they are the three
 parts plus the uint8 assignment. The issue's target: the pipeline's peak < 3x the bytes it produces.
 
+Huge pages. numpy asks the kernel for transparent huge pages on every large array
+(``madvise(MADV_HUGEPAGE)``, on by default on Linux), and with the kernel's THP ``defrag`` set to
+``madvise`` the first touch of such memory may compact memory synchronously. On the 2-core VM of
+benchmarks/RESULTS.md this made fresh arrays cost 2-10x more to fill than reused ones, and it falls
+on every stage that allocates new arrays. ``--numpy-hugepage off`` sets ``NUMPY_MADVISE_HUGEPAGE=0``
+for every child (floor and pipeline alike) to measure that; the kernel's THP settings are printed.
+
 The CSV is generated once with numpy (a few seconds) and cached at
 ``/tmp/recbench-bench/ml20m-shape[-ROWS].csv``; delete it to regenerate. User activity is 20 + a
 lognormal share (sigma 1.2), as in ML-20M every user has >= 20 rows. Item popularity follows a
@@ -45,6 +52,7 @@ Run (from the repository root)::
     python benchmarks/bench_data.py --rows 2000000      # quick check at 1/10 scale
     python benchmarks/bench_data.py --repeats 3 --json /tmp/bench/data.json
     python benchmarks/bench_data.py --profile           # also cProfile the pipeline (top functions)
+    python benchmarks/bench_data.py --numpy-hugepage off  # both sides without numpy's huge-page advice
 """
 
 from __future__ import annotations
@@ -105,9 +113,16 @@ def machine_info() -> dict[str, Any]:
         mem = f"{mem_kb / 2**20:.1f} GiB"
     except (OSError, StopIteration, ValueError):
         mem = "unknown"
+    thp = {}
+    for setting in ("enabled", "defrag"):
+        try:
+            text = Path(f"/sys/kernel/mm/transparent_hugepage/{setting}").read_text()
+            thp[setting] = text[text.index("[") + 1:text.index("]")]
+        except (OSError, ValueError):
+            thp[setting] = "unknown"
     return {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "nproc": os.cpu_count(),
             "cpu": cpu, "ram": mem, "python": platform.python_version(), "numpy": np.__version__,
-            "pandas": pd.__version__}
+            "pandas": pd.__version__, "thp": thp}
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -324,12 +339,17 @@ def run_child(stage: str, path: Path, work: Path, seed: int, profile: bool) -> d
     return out
 
 
+#: Extra environment for every child process (``--numpy-hugepage`` sets ``NUMPY_MADVISE_HUGEPAGE``).
+CHILD_ENV: dict[str, str] = {}
+
+
 def spawn(stage: str, path: Path, work: Path, seed: int, profile: bool = False) -> dict[str, Any]:
     """Run one child; its own peak RSS comes from os.wait4 (ru_maxrss, KiB on Linux)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", stage, "--path", str(path),
            "--work", str(work), "--seed", str(seed)] + (["--profile"] if profile else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+                            env={**os.environ, **CHILD_ENV,
+                                 "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")})
     assert proc.stdout is not None
     stdout = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -359,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the per-stage memory processes")
     parser.add_argument("--profile", action="store_true", help="also run the pipeline once under cProfile")
     parser.add_argument("--json", help="also write all figures to this JSON file")
+    parser.add_argument("--numpy-hugepage", choices=("on", "off"),
+                        help="set NUMPY_MADVISE_HUGEPAGE=1/0 for every child (default: inherit the environment)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -367,10 +389,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_child(args.child, Path(args.path), Path(args.work), args.seed, args.profile)))
         return 0
 
+    if args.numpy_hugepage:
+        CHILD_ENV["NUMPY_MADVISE_HUGEPAGE"] = "1" if args.numpy_hugepage == "on" else "0"
     info = machine_info()
+    info["numpy_madvise_hugepage"] = CHILD_ENV.get("NUMPY_MADVISE_HUGEPAGE",
+                                                   os.environ.get("NUMPY_MADVISE_HUGEPAGE", "numpy default"))
     log(f"recbench data pipeline benchmark  {info['date']}")
     log(f"machine: {info['nproc']} cpus ({info['cpu']}), {info['ram']} RAM; python {info['python']}, "
         f"numpy {info['numpy']}, pandas {info['pandas']}; loadavg {loadavg()}")
+    log(f"huge pages: kernel THP enabled={info['thp']['enabled']}, defrag={info['thp']['defrag']}; "
+        f"NUMPY_MADVISE_HUGEPAGE in the children: {info['numpy_madvise_hugepage']}")
     log(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     log("note: absolute times depend on machine load; compare the ratios (both sides measured in this run)")
     total_start = time.perf_counter()

@@ -81,7 +81,7 @@ def load_ml100k(ctx: DatasetContext) -> Interactions:
         n_users=n_users,
         n_items=n_items,
         timestamp=ratings["timestamp"].to_numpy(np.int64),
-        rating=ratings["rating"].to_numpy(np.float32),
+        rating=ratings["rating"].to_numpy(),
         users=Vocabulary(np.arange(1, n_users + 1)),
         items=Vocabulary(np.arange(1, n_items + 1)),
         user_features={"age": age, "gender": gender, "occupation": occupation},

@@ -88,7 +88,7 @@ def load_movielens(release: MovieLensRelease, ctx: DatasetContext) -> Interactio
                             numeric=("movieId",), header=release.header, encoding=release.encoding, fix=fix)
     data = Interactions.from_raw(ratings["userId"].to_numpy(np.int64), ratings["movieId"].to_numpy(np.int64),
                                  timestamp=ratings["timestamp"].to_numpy(np.int64),
-                                 rating=ratings["rating"].to_numpy(np.float32), name=release.name)
+                                 rating=ratings["rating"].to_numpy(), name=release.name)
     genres = movies["genres"].fillna("").str.get_dummies(sep="|")
     genres = genres.drop(columns=[c for c in genres.columns if c.startswith("(no genres")], errors="ignore")
     item_rows = data.items.indices_of(movies["movieId"].to_numpy(np.int64))

@@ -164,7 +164,14 @@ class Interactions:
         rating: np.ndarray | None = None,
         name: str = "interactions",
     ) -> Interactions:
-        """Build from raw ids; vocabularies are the sorted unique raw ids."""
+        """Build from raw ids; vocabularies are the sorted unique raw ids.
+
+        Pass columns as they come (e.g. ``frame[col].to_numpy()``, a view): ``timestamp`` and
+        ``rating`` are converted to int64/float32 here, in one copy each. Converting them first
+        (``to_numpy(np.float32)``) makes a fresh array that is then copied again, because this
+        class cannot know that nobody else holds it (about 0.17 CPU-s for 20M float32 ratings on
+        the benchmark machine, mostly the first touch of fresh memory; see benchmarks/RESULTS.md).
+        """
         user_vocab, user_idx = _dense_codes(raw_users)
         item_vocab, item_idx = _dense_codes(raw_items)
         return cls(
