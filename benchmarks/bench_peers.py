@@ -6,6 +6,10 @@ split (0.2 test / 0.1 valid per user, seed 0) is made once, and three implementa
 * **recbench**: ``recbench.train.loop.train`` (the real jit-compiled host loop) on ``mf_bpr`` with
   Adam (its default optimizer, as RecBole's), and ``plan_ranking`` + ``RankingEvaluator`` (ndcg@10,
   recall@10 on the test part, train and valid items masked, 1024 users a batch).
+* **SGD, like for like**: the same comparison with plain SGD on both sides (``--sgd-batch-lr``, on the
+  batch-mean loss): recbench's row-wise SGD (``training.sparse_optimizer = "sgd"``, which updates only
+  the batch's rows; exactly dense SGD's result) against RecBole's ``learner: sgd`` (torch's dense SGD).
+  Adam is compared with Adam, SGD with SGD; no ratio mixes optimizers.
 * **numpy reference**: ``bench_mf_bpr.NumpyBPR`` (plain numpy minibatch BPR SGD, same loss; its
   gradients are checked against ``jax.grad`` in ``bench_mf_bpr.py``) for a fixed number of steps,
   and ``bench_mf_bpr.numpy_ranking`` (matmul, mask, ``argpartition`` top-k) on the recbench model.
@@ -189,9 +193,10 @@ def timed_compiled_epochs() -> Iterator[dict[str, float]]:
 
 # -- RecBole -------------------------------------------------------------------------------------
 def run_recbole(python: str, folder: Path, dataset: str, plan: Plan, args: argparse.Namespace,
-                threads: int) -> dict[str, Any]:
+                threads: int, learner: str = "adam") -> dict[str, Any]:
+    lr = args.adam_lr if learner == "adam" else args.sgd_batch_lr
     cmd = [python, str(RECBOLE_SCRIPT), "--data-path", str(folder), "--dataset", dataset,
-           "--batch-size", str(plan.batch_size), "--dim", str(args.dim), "--lr", str(args.adam_lr),
+           "--batch-size", str(plan.batch_size), "--dim", str(args.dim), "--lr", str(lr), "--learner", learner,
            "--epochs", str(plan.epochs), "--eval-repeats", str(min(plan.eval_repeats, 3)),
            "--eval-users-per-batch", str(EVAL_BATCH), "--seed", str(args.seed), "--threads", str(threads)]
     if plan.recbole_max_batches is not None:
@@ -273,6 +278,19 @@ def bench_dataset(name: str, plan: Plan, args: argparse.Namespace, recbole_pytho
     model = res.model
     del res
 
+    # -- recbench with row-wise SGD, paired with RecBole's SGD (like for like, as Adam with Adam) ---
+    sgd_model = MFBPR(tr.n_users, tr.n_items, dim=dim, l2=l2, seed=seed)
+    sgd_cfg = TrainConfig(epochs=plan.epochs, eval_every=0, batch_size=B, optimizer="sgd",
+                          learning_rate=args.sgd_batch_lr, sparse_optimizer="sgd")
+    sgd_res = train(sgd_model, "pairwise", split, sgd_cfg, seed)
+    f["recbench_train_sgd"] = {"compile_s": sgd_res.compile_seconds, "train_s": sgd_res.train_seconds,
+                               "epochs": sgd_res.epochs, "examples_per_s": sgd_res.examples_per_second,
+                               "loss_first": sgd_res.losses[0], "loss_last": sgd_res.losses[-1]}
+    log(f"recbench train, row-wise sgd (lr {args.sgd_batch_lr:g}): compile {sgd_res.compile_seconds:.2f} s; "
+        f"{sgd_res.epochs} epochs in {sgd_res.train_seconds:.2f} s = {fmt(sgd_res.examples_per_second)} examples/s; "
+        f"loss {sgd_res.losses[0]:.4f} -> {sgd_res.losses[-1]:.4f}" + load1())
+    del sgd_model, sgd_res
+
     # -- numpy reference training ----------------------------------------------------------------
     ref = NumpyBPR(P0, Q0, tr.user_idx, tr.item_idx, l2=l2, lr=args.sgd_lr * B, batch_size=B, seed=seed)
     for _ in range(3):
@@ -350,6 +368,13 @@ def bench_dataset(name: str, plan: Plan, args: argparse.Namespace, recbole_pytho
                     tried.append({"error": str(exc), "torch_threads": threads})
                     continue
                 log_recbole(tried[-1])
+            try:  # SGD, with the thread count of the first (Adam) run
+                f["recbole_sgd"] = run_recbole(recbole_python, Path(tmp), rb_name, plan, args,
+                                               plan.recbole_threads[0], learner="sgd")
+                log_recbole(f["recbole_sgd"])
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                log(f"recbole (sgd): FAILED: {exc}")
+                f["recbole_sgd"] = {"error": str(exc)}
         ok = [t for t in tried if "error" not in t]
         f["recbole_runs"] = tried
         if ok:  # RecBole's best figures over the thread counts tried (train and eval chosen apart)
@@ -397,6 +422,12 @@ def summary(results: list[DatasetResult]) -> tuple[str, list[str]]:
                      fmt(t["examples_per_s"]), fmt(nt["examples_per_s"]) + " (sgd)",
                      fmt(rb_train) if rb_ok else "skipped", ratio(t["examples_per_s"], nt["examples_per_s"]),
                      ratio(t["examples_per_s"], rb_train), f">= {TARGET_TRAIN_VS_RECBOLE:g}x RecBole"))
+        ts, rbs = f.get("recbench_train_sgd"), f.get("recbole_sgd") or {}
+        rbs_train = rbs.get("train_examples_per_s")
+        if ts is not None:
+            rows.append((r.name, "train examples/s, SGD (recbench row-wise; RecBole dense)",
+                         fmt(ts["examples_per_s"]), "", fmt(rbs_train) if rbs_train else "skipped", "",
+                         ratio(ts["examples_per_s"], rbs_train), f">= {TARGET_TRAIN_VS_RECBOLE:g}x RecBole"))
         sub = ne["extrapolated"] or (rb_ok and rb["eval_users"] < e["users"])
         rows.append((r.name, "eval users/s" + (" (numpy/RecBole: user subset)" if sub else ""),
                      fmt(e["users_per_s"]), fmt(ne["users_per_s"]), fmt(rb_eval) if rb_ok else "skipped",
@@ -407,7 +438,11 @@ def summary(results: list[DatasetResult]) -> tuple[str, list[str]]:
                      f"< {TARGET_OVERHEAD_SHARE:.0%}"))
         if rb_ok:
             tr_ratio, ev_ratio = t["examples_per_s"] / rb_train, e["users_per_s"] / rb_eval
-            verdicts.append(f"{r.name}: training {tr_ratio:.2f}x RecBole -> "
+            if ts is not None and rbs_train:
+                sgd_ratio = ts["examples_per_s"] / rbs_train
+                verdicts.append(f"{r.name}: training with SGD {sgd_ratio:.2f}x RecBole's SGD -> "
+                                f"{'MET' if sgd_ratio >= TARGET_TRAIN_VS_RECBOLE else 'NOT met'}")
+            verdicts.append(f"{r.name}: training (Adam) {tr_ratio:.2f}x RecBole -> "
                             f"{'MET' if tr_ratio >= TARGET_TRAIN_VS_RECBOLE else 'NOT met'}; eval {ev_ratio:.2f}x "
                             f"RecBole -> {'MET' if ev_ratio >= TARGET_EVAL_VS_RECBOLE else 'NOT met'}")
         else:
@@ -442,6 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--l2", type=float, default=1e-4)
     parser.add_argument("--sgd-lr", type=float, default=0.025, help="numpy reference: sgd step per example")
     parser.add_argument("--adam-lr", type=float, default=5e-3, help="Adam learning rate (recbench and RecBole)")
+    parser.add_argument("--sgd-batch-lr", type=float, default=50.0,
+                        help="SGD learning rate on the batch-mean loss (recbench row-wise SGD and RecBole's SGD)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write all figures to this JSON file")
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from recbench.builtin.splitters import random_holdout
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.loop import train
-from recbench.train.sampling import is_positive, to_device
+from recbench.train.sampling import exclude_positives, is_positive, to_device, uniform_draws
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,40 @@ def test_negatives_avoid_training_items(split) -> None:
     expected = np.array([(u, i) in train_pairs for u, i in zip(split.train.user_idx.tolist(), items.tolist(), strict=True)])
     got = np.asarray(is_positive(data, users, jax.numpy.asarray(items), depth))
     assert np.array_equal(got, expected)
+
+
+def test_uniform_draws_are_in_range_uniform_and_independent() -> None:
+    n_draws = 60_000
+    draws = [np.asarray(d) for d in uniform_draws(jax.random.key(3), (7, 1, 1_000_003), (n_draws,))]
+    assert [d.dtype for d in draws] == [np.int32] * 3
+    assert draws[0].min() >= 0 and draws[0].max() == 6
+    assert np.array_equal(np.unique(draws[1]), [0])
+    assert draws[2].min() >= 0 and draws[2].max() < 1_000_003 and draws[2].max() > 990_000
+    counts = np.bincount(draws[0], minlength=7)
+    chi2 = float(((counts - n_draws / 7) ** 2 / (n_draws / 7)).sum())
+    assert chi2 < 22.5  # 6 degrees of freedom: p = 0.001
+    # the two draws of one call are not the same stream
+    assert np.corrcoef(draws[0], draws[2] % 7)[0, 1] ** 2 < 1e-3
+    again = [np.asarray(d) for d in uniform_draws(jax.random.key(3), (7, 1, 1_000_003), (n_draws,))]
+    assert all(np.array_equal(a, b) for a, b in zip(draws, again, strict=True))
+
+
+def test_exclude_positives_redraws_only_training_items(split) -> None:
+    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users)
+    users = split.train.user_idx[:500]
+    positives = split.train.item_idx[:500]  # every first draw is a training item of its user
+    train_pairs = set(zip(split.train.user_idx.tolist(), split.train.item_idx.tolist(), strict=True))
+    not_positive = np.array([next(i for i in range(split.train.n_items) if (u, i) not in train_pairs)
+                             for u in users.tolist()])
+    keep = np.where(np.arange(500) % 2 == 0, not_positive, positives)  # half the first draws are fine
+    jnp = jax.numpy
+    out = np.asarray(exclude_positives(data, jnp.asarray(users), [jnp.asarray(keep), jnp.asarray(positives),
+                                                                  jnp.asarray(not_positive)], depth))
+    # kept where the first draw was fine; else the second draw (a positive) is redrawn by the third
+    assert np.array_equal(out, not_positive)
+    one_round = np.asarray(exclude_positives(data, jnp.asarray(users), [jnp.asarray(positives),
+                                                                        jnp.asarray(keep)], depth))
+    assert np.array_equal(one_round, keep)
 
 
 def test_unimplemented_family_is_a_clear_error(split) -> None:

@@ -75,7 +75,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--dim", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate")
+    parser.add_argument("--lr", type=float, default=5e-3, help="learning rate")
+    parser.add_argument("--learner", choices=("adam", "sgd"), default="adam", help="RecBole's optimizer")
     parser.add_argument("--epochs", type=int, default=5, help="measured epochs (one warm-up epoch runs first)")
     parser.add_argument("--max-batches", type=int, default=None, help="cut every epoch to this many minibatches")
     parser.add_argument("--eval-repeats", type=int, default=3)
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "embedding_size": args.dim,
         "train_batch_size": args.batch_size,
         "learning_rate": args.lr,
-        "learner": "adam",
+        "learner": args.learner,
         "weight_decay": 0.0,
         "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1, "alpha": 1.0,
                                   "dynamic": False, "candidate_num": 0},
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch_size": args.batch_size,
         "dim": args.dim,
         "lr": args.lr,
+        "learner": args.learner,
         "max_batches": args.max_batches,
         "full_epoch_batches": len(train_data),
         "data_seconds": data_seconds,

@@ -11,7 +11,7 @@ from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.family import FamilyPlan, hand_training_part
-from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
+from recbench.train.sampling import DeviceInteractions, exclude_positives, to_device, uniform_draws
 
 
 class PairwiseBatch(NamedTuple):
@@ -35,11 +35,10 @@ def plan_pairwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     rounds = 2 if cfg.exclude_positive_negatives else 0
 
     def sample(step_key: jax.Array, global_step: jax.Array, data: DeviceInteractions) -> PairwiseBatch:
-        row_key, neg_key = jax.random.split(step_key)
-        rows_B = jax.random.randint(row_key, (batch_size,), 0, data.users_N.shape[0])
+        rows_B, *negatives = uniform_draws(step_key, (data.users_N.shape[0],) + (n_items,) * (rounds + 1),
+                                           (batch_size,))
         users_B = data.users_N[rows_B]
-        neg_B = sample_negatives(neg_key, data, users_B, n_items, depth, rounds)
-        return PairwiseBatch(users_B, data.items_N[rows_B], neg_B)
+        return PairwiseBatch(users_B, data.items_N[rows_B], exclude_positives(data, users_B, negatives, depth))
 
     return FamilyPlan(data=data, sample=sample, steps_per_epoch=math.ceil(len(train) / batch_size),
                       examples_per_step=batch_size)

@@ -13,6 +13,7 @@ from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.family import FamilyPlan, hand_training_part
+from recbench.train.sampling import uniform_draws
 
 
 class RatingBatch(NamedTuple):
@@ -85,7 +86,7 @@ def plan_rating(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     batch_size = cfg.batch_size
 
     def sample(step_key: jax.Array, global_step: jax.Array, data: RatingData) -> RatingBatch:
-        rows_B = jax.random.randint(step_key, (batch_size,), 0, data.users_N.shape[0])
+        (rows_B,) = uniform_draws(step_key, (data.users_N.shape[0],), (batch_size,))
         return RatingBatch(data.users_N[rows_B], data.items_N[rows_B], data.ratings_N[rows_B])
 
     return FamilyPlan(data=data, sample=sample, steps_per_epoch=math.ceil(len(train) / batch_size),

@@ -46,17 +46,31 @@ def is_positive(data: DeviceInteractions, users_B: jax.Array, items_B: jax.Array
         active = lo < hi
         return jnp.where(active & right, mid + 1, lo), jnp.where(active & ~right, mid, hi)
 
-    lo, _ = jax.lax.fori_loop(0, depth, halve, (lo, hi_end))
+    lo, _ = jax.lax.fori_loop(0, depth, halve, (lo, hi_end), unroll=True)
     return (lo < hi_end) & (data.sorted_items_N[jnp.minimum(lo, last)] == items_B)
+
+
+def uniform_draws(key: jax.Array, bounds: tuple[int, ...], shape: tuple[int, ...]) -> list[jax.Array]:
+    """For each bound ``n``, uniform int32 indices of ``shape`` in ``[0, n)``, from ONE random call.
+
+    A step's draws (rows, negatives, redraws) share one ``jax.random.bits`` call: on CPU every call
+    of the threefry hash is a rolled 5-round loop, so a handful of small calls per step cost more
+    than the work. Each draw is 32 bits modulo ``n``; the bias left is below ``n / 2**32`` relative.
+    """
+    bits = jax.random.bits(key, (len(bounds), *shape), jnp.uint32)
+    return [(bits[i] % jnp.uint32(n)).astype(jnp.int32) for i, n in enumerate(bounds)]
+
+
+def exclude_positives(data: DeviceInteractions, users_B: jax.Array, draws: list[jax.Array], depth: int) -> jax.Array:
+    """The first of ``draws``, each item that is a training item of its user replaced by the next draw."""
+    neg_B = draws[0]
+    for redraw in draws[1:]:
+        neg_B = jnp.where(is_positive(data, users_B, neg_B, depth), redraw, neg_B)
+    return neg_B
 
 
 def sample_negatives(
     key: jax.Array, data: DeviceInteractions, users_B: jax.Array, n_items: int, depth: int, rounds: int
 ) -> jax.Array:
     """Uniform negatives; ``rounds`` times, redraw those that are the user's training items."""
-    keys = jax.random.split(key, rounds + 1)
-    neg_B = jax.random.randint(keys[0], users_B.shape, 0, n_items)
-    for r in range(rounds):
-        redraw = jax.random.randint(keys[r + 1], users_B.shape, 0, n_items)
-        neg_B = jnp.where(is_positive(data, users_B, neg_B, depth), redraw, neg_B)
-    return neg_B
+    return exclude_positives(data, users_B, uniform_draws(key, (n_items,) * (rounds + 1), users_B.shape), depth)
