@@ -12,7 +12,7 @@ from recbench.data.split import Split
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.family import FamilyPlan, hand_training_part
-from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device
+from recbench.train.sampling import DeviceInteractions, sample_negatives, to_device, uniform_draws
 
 DEFAULT_NEGATIVES = 4
 
@@ -65,7 +65,7 @@ def plan_pointwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
 
     def sample(step_key: jax.Array, global_step: jax.Array, data: DeviceInteractions) -> PointwiseBatch:
         row_key, neg_key = jax.random.split(step_key)
-        rows_P = jax.random.randint(row_key, (n_pos,), 0, data.users_N.shape[0])
+        (rows_P,) = uniform_draws(row_key, (data.users_N.shape[0],), (n_pos,))
         users_P = data.users_N[rows_P]
         neg_users = jnp.tile(users_P, n_neg)  # round-major: [round 0 users, round 1 users, ...]
         neg_items = sample_negatives(neg_key, data, neg_users, n_items, depth, rounds)
