@@ -10,7 +10,14 @@ from recbench.builtin.splitters import random_holdout
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.loop import train
-from recbench.train.sampling import exclude_positives, is_positive, to_device, uniform_draws
+from recbench.train.sampling import (
+    binary_search_member,
+    exclude_positives,
+    is_positive,
+    membership_bitmap,
+    to_device,
+    uniform_draws,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +60,11 @@ def test_training_is_deterministic_for_a_seed(split) -> None:
     assert runs[0].losses == runs[1].losses
 
 
-def test_negatives_avoid_training_items(split) -> None:
-    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users)
+@pytest.mark.parametrize("with_bitmap", [True, False])
+def test_negatives_avoid_training_items(split, with_bitmap) -> None:
+    n_items = split.train.n_items if with_bitmap else None
+    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users, n_items)
+    assert (data.bitmap_UxW.size > 0) == with_bitmap
     users = jax.numpy.asarray(split.train.user_idx)
     assert bool(is_positive(data, users, jax.numpy.asarray(split.train.item_idx), depth).all())
     rng = np.random.default_rng(0)
@@ -63,6 +73,26 @@ def test_negatives_avoid_training_items(split) -> None:
     expected = np.array([(u, i) in train_pairs for u, i in zip(split.train.user_idx.tolist(), items.tolist(), strict=True)])
     got = np.asarray(is_positive(data, users, jax.numpy.asarray(items), depth))
     assert np.array_equal(got, expected)
+
+
+def test_membership_bitmap_matches_a_set_reference_at_word_edges() -> None:
+    rng = np.random.default_rng(7)
+    n_users, n_items = 5, 70  # 3 words a user; items 31, 32, 63, 64 and 69 sit at word edges
+    pairs = {(int(u), int(i)) for u, i in zip(rng.integers(0, n_users, 120), rng.integers(0, n_items, 120), strict=True)}
+    pairs |= {(0, 31), (0, 32), (1, 63), (1, 64), (4, 69), (3, 0)}
+    users, items = (np.array(c, np.int32) for c in zip(*sorted(pairs), strict=True))
+    bitmap = membership_bitmap(users, items, n_users, n_items)
+    assert bitmap.shape == (n_users, 3) and bitmap.dtype == np.uint32
+    bits = np.unpackbits(bitmap.view(np.uint8), bitorder="little").reshape(n_users, 96)[:, :n_items]
+    expected = np.zeros((n_users, n_items), np.uint8)
+    expected[users, items] = 1
+    assert np.array_equal(bits, expected)
+    data, depth = to_device(users, items, n_users, n_items)
+    all_u, all_i = (a.ravel().astype(np.int32) for a in np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij"))
+    via_bitmap = np.asarray(is_positive(data, jax.numpy.asarray(all_u), jax.numpy.asarray(all_i), depth))
+    assert np.array_equal(via_bitmap, expected.ravel().astype(bool))
+    assert np.array_equal(via_bitmap, np.asarray(binary_search_member(data, jax.numpy.asarray(all_u),
+                                                                      jax.numpy.asarray(all_i), depth)))
 
 
 def test_uniform_draws_are_in_range_uniform_and_independent() -> None:

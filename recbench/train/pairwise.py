@@ -30,7 +30,7 @@ def plan_pairwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     if len(train) == 0:
         raise ConfigError(f"split {split.split_id} has an empty training part")
     hand_training_part(model, split)
-    data, depth = to_device(train.user_idx, train.item_idx, train.n_users)
+    data, depth = to_device(train.user_idx, train.item_idx, train.n_users, train.n_items)
     n_items, batch_size = train.n_items, cfg.batch_size
     rounds = 2 if cfg.exclude_positive_negatives else 0
 

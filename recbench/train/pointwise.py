@@ -59,7 +59,7 @@ def plan_pointwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
             hint=f"raise batch_size to a multiple of {1 + n_neg}",
         )
     hand_training_part(model, split)
-    data, depth = to_device(train.user_idx, train.item_idx, train.n_users)
+    data, depth = to_device(train.user_idx, train.item_idx, train.n_users, train.n_items)
     n_items = train.n_items
     rounds = 2 if cfg.exclude_positive_negatives else 0
 

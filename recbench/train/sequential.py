@@ -148,7 +148,7 @@ def plan_sequential(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     else:
         model.set_histories(histories)
     needs_negatives = bool(getattr(model, "needs_negatives", False))
-    interactions, depth = (to_device(train.user_idx, train.item_idx, train.n_users) if needs_negatives
+    interactions, depth = (to_device(train.user_idx, train.item_idx, train.n_users, train.n_items) if needs_negatives
                            else (None, 0))
     rounds = 2 if cfg.exclude_positive_negatives else 0
     data = SequentialData(histories, jnp.asarray(trainable), interactions)
