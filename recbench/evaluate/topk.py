@@ -29,10 +29,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Chosen by measurement (benchmarks/ and docs/metrics.md): at k = 10 the two-stage form wins from
-# about 1,000 items on; groups of 32 are within a few percent of the best size from 1.7k to 27k items.
+# Chosen by measurement on a 2-core CPU (XLA's CPU TopK costs about 2 ns an item plus a per-row part
+# that grows with k): groups of 32 keep the group maxima a fast vectorised reduction and are near the
+# best size from 1.7k to 27k items; two stages win at k <= 10 from about 1k items, and at larger k
+# from about 256 * k items (k = 20: 5k, k = 50: 13k, k = 100: 26k).
 DEFAULT_GROUP = 32
-MIN_ITEMS = 1024
+
+
+def default_min_items(k: int) -> int:
+    """Fewest items for which the two-stage form is used by default, at cutoff ``k``."""
+    return 1024 if k <= 10 else 256 * k
 
 
 def _int_dtype(dtype: np.dtype) -> np.dtype:
@@ -66,22 +72,23 @@ def _lowest(dtype: np.dtype) -> jax.Array:
     return jnp.array(jnp.iinfo(dtype).min, dtype)
 
 
-def uses_two_stages(n_items: int, k: int, group: int = DEFAULT_GROUP, min_items: int = MIN_ITEMS) -> bool:
+def uses_two_stages(n_items: int, k: int, group: int = DEFAULT_GROUP, min_items: int | None = None) -> bool:
     """Whether :func:`top_k_exact` takes the two-stage path for this shape (else plain ``lax.top_k``)."""
     n_groups = -(-n_items // group)
+    min_items = default_min_items(k) if min_items is None else min_items
     return k > 0 and group > 1 and n_items >= min_items and n_groups > k
 
 
 def top_k_exact(scores_BxI: jax.Array, k: int, group: int = DEFAULT_GROUP,
-                min_items: int = MIN_ITEMS) -> tuple[jax.Array, jax.Array]:
+                min_items: int | None = None) -> tuple[jax.Array, jax.Array]:
     """``lax.top_k(scores_BxI, k)`` over the last axis, computed in two stages; identical results.
 
     Args:
         scores_BxI: scores, items on the last axis (any leading shape; float or integer dtype).
         k: how many items, ``0 <= k <= n_items`` (as ``lax.top_k`` requires).
         group: items per group ``G`` of the first stage.
-        min_items: below this many items (or when there are at most ``k`` groups) plain
-            ``lax.top_k`` is used.
+        min_items: below this many items (default: :func:`default_min_items`), or when there are
+            at most ``k`` groups, plain ``lax.top_k`` is used.
 
     Returns:
         ``(values_BxK, indices_BxK)``, best first, ties to the lower index: exactly ``lax.top_k``'s.
