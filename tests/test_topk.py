@@ -50,13 +50,15 @@ def random_rows(rng: np.random.Generator, n_rows: int, n_items: int) -> np.ndarr
             row = np.where(rng.random(n_items) < 0.5, LOWEST, -np.nan)
         else:  # few finite items among -inf, fewer than k possible
             row = np.full(n_items, -np.inf)
-            row[rng.choice(n_items, size=min(n_items, int(rng.integers(0, 4))), replace=False)] = rng.standard_normal(1)[0]
+            finite = rng.choice(n_items, size=min(n_items, int(rng.integers(0, 4))), replace=False)
+            row[finite] = rng.standard_normal(1)[0]  # equal scores
         x[r] = np.asarray(row, np.float32)
     return x
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and np.array_equal(np.ascontiguousarray(a).view(np.int32), np.ascontiguousarray(b).view(np.int32))
+    bits_a, bits_b = (np.ascontiguousarray(v).view(np.int32) for v in (a, b))
+    return a.shape == b.shape and np.array_equal(bits_a, bits_b)
 
 
 # (n_items, k, group): items fewer than, equal to and not a multiple of the group; k from 1 to all items

@@ -2,7 +2,7 @@
 
 ``lax.top_k`` orders floats by their IEEE total order (``-NaN < -inf < ... < -0.0 < +0.0 < ... <
 +inf < +NaN``; its comparator compares the bit patterns as sign-magnitude integers) and breaks ties
-towards the lower index. On a CPU it costs several times the matmul that made the scores. The
+towards the lower index. On a CPU it can cost more than the matmul that made the scores. The
 two-stage form below returns the same values and indices for every input, -inf masks, all-masked
 rows and NaNs included:
 
@@ -13,14 +13,14 @@ rows and NaNs included:
    is the answer, positions mapped back to item indices.
 
 Why it is exact. Let item ``t`` of group ``g`` be in the true top k (order: value descending, then
-index ascending). Every group ``h`` that stage 2 ranks before ``g`` (a larger maximum, or an equal
-maximum and ``h < g``) holds an item that beats ``t``: its maximum is larger than ``t``'s value, or
-equal with a lower index, since group ``h`` lies wholly before group ``g``. So fewer than ``k``
+index ascending). Every group ``h`` ranked before ``g`` by the group maxima (a larger maximum, or
+an equal maximum and ``h < g``) holds an item that beats ``t``: its maximum is larger than ``t``'s
+value, or equal and at a lower index, since group ``h`` lies wholly before group ``g``. So fewer than ``k``
 groups rank before ``g``, and ``lax.top_k`` of the group maxima (ties to the lower group) selects
 ``g``. The candidates thus hold the whole true top k, and ``lax.top_k`` over them, in ascending item
-order, applies the same order and tie rule to a superset of it. Padding never beats a real item
-(it is the smallest value and lies after every real item), so with ``k <= n_items`` it never
-appears.
+order, applies the same order and tie rule to a superset of it. Padding (the smallest value, after
+every real item) loses to every real item, and the candidates hold at least ``k`` real items, so it
+never appears.
 """
 
 from __future__ import annotations
