@@ -22,6 +22,7 @@ from flax import nnx
 from recbench.data.interactions import Interactions
 from recbench.data.split import CandidateSet
 from recbench.evaluate.metric_names import MetricRef
+from recbench.evaluate.topk import top_k_exact
 from recbench.types import MetricSpec
 
 
@@ -244,7 +245,7 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, Met
         scores_BxI = scores_BxI.at[ex_rows, ex_items].set(-jnp.inf, mode="drop")
         rel_BxI = jnp.zeros_like(scores_BxI).at[tg_rows, tg_items].set(1.0, mode="drop")
         n_rel_B = rel_BxI.sum(axis=1)
-        top_scores_BxK, top_items_BxK = jax.lax.top_k(scores_BxI, k_top)
+        top_scores_BxK, top_items_BxK = top_k_exact(scores_BxI, k_top)  # = lax.top_k, faster
         relevance_BxK = jnp.take_along_axis(rel_BxI, top_items_BxK, axis=1)
         gains_BxK, ideal_BxK = relevance_BxK, jnp.zeros_like(relevance_BxK)
         if graded:
