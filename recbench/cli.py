@@ -231,14 +231,15 @@ def _leaderboard(args: argparse.Namespace) -> int:
         raise RecbenchError(f"no run records under {', '.join(args.results)}", hint="point at a directory holding records/")
     records = [record for _, record in stores.values()]
     chosen = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-    published, title = (), "recbench leaderboard"
+    published, models, title = (), (), "recbench leaderboard"
     if args.config:
         from recbench.config import load_sweep
 
         sweep = load_sweep(args.config)
         chosen = chosen or list(sweep.metrics)
-        published, title = sweep.published, f"recbench leaderboard: {sweep.name}"
-    groups = boards(records, chosen, per_user=lambda r: stores[r.run_key][0].load_per_user(r.run_key), published=published)
+        published, models, title = sweep.published, sweep.models, f"recbench leaderboard: {sweep.name}"
+    groups = boards(records, chosen, per_user=lambda r: stores[r.run_key][0].load_per_user(r.run_key),
+                    published=published, models=models)
     if args.plot:
         from recbench.results.pareto import write_plot
 

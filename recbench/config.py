@@ -53,9 +53,21 @@ class DatasetChoice:
 
 @dataclass(frozen=True, slots=True)
 class ModelChoice:
+    """One ``[[models]]`` entry (one trial of it when it has a ``search``).
+
+    Attributes:
+        name: the model plugin.
+        config: model settings over the plugin's defaults.
+        training: host training settings over the sweep's.
+        label: the leaderboard row of this entry's runs, when one model appears in several
+            configurations (e.g. ``"neumf (pre-trained)"``); without it the row is ``name`` and several
+            configurations of one model are trials of one row. Never part of a run key.
+    """
+
     name: str
     config: Mapping[str, Any] = field(default_factory=dict)
     training: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +158,16 @@ def _models(value: Any, where: str) -> list[ModelChoice]:
     leaderboard selects each seed's trial by the validation value of the ranking metric.
     """
     t = _table(value, where)
-    known = {"name", "config", "training", "search", "search_mode", "trials", "search_seed"}
+    known = {"name", "config", "training", "label", "search", "search_mode", "trials", "search_seed"}
     unknown = set(t) - known
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {', '.join(sorted(known))}")
-    base = ModelChoice(str(t["name"]).lower(), dict(t.get("config", {})), dict(t.get("training", {})))
+    label = t.get("label")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ConfigError(f"{where}: label = {label!r} must be a non-empty string naming the leaderboard row",
+                          hint='e.g. label = "neumf (pre-trained)"')
+    base = ModelChoice(str(t["name"]).lower(), dict(t.get("config", {})), dict(t.get("training", {})),
+                       label.strip().lower() if label else None)
     space = t.get("search")
     if not space:
         return [base]
@@ -173,7 +190,7 @@ def _models(value: Any, where: str) -> list[ModelChoice]:
                 training[key.removeprefix("training.")] = value
             else:
                 config[key] = value
-        out.append(ModelChoice(base.name, config, training))
+        out.append(ModelChoice(base.name, config, training, base.label))
     return out
 
 
@@ -228,6 +245,21 @@ def _published(value: Any, where: str, metrics: Sequence[str], models: Sequence[
                            dataset.lower() if dataset else None)
 
 
+def _check_labels(models: Sequence[ModelChoice], where: str) -> None:
+    """A label names one row: it is not another entry's model name, nor shared by two models."""
+    names = {m.name for m in models}
+    owner: dict[str, str] = {}
+    for m in models:
+        if m.label is None:
+            continue
+        if m.label in names and m.label != m.name:
+            raise ConfigError(f"{where}: label = {m.label!r} of a {m.name} entry is the name of another model "
+                              "of the sweep, so their rows would merge", hint="choose a distinct label")
+        if owner.setdefault(m.label, m.name) != m.name:
+            raise ConfigError(f"{where}: label = {m.label!r} is given to both {owner[m.label]} and {m.name}; "
+                              "a label names one model's row", hint="choose a distinct label per model")
+
+
 def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") -> SweepConfig:
     unknown = set(data) - _TOP_KEYS
     if unknown:
@@ -245,7 +277,8 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
     if not isinstance(published, list):
         raise ConfigError(f"{where}: 'published' must be an array of tables ([[published]]), got {published!r}",
                           hint=_PUBLISHED_EXAMPLE)
-    model_names = list(dict.fromkeys(m.name for m in models))
+    _check_labels(models, where)
+    model_names = list(dict.fromkeys(m.label or m.name for m in models))
     dataset_names = list(dict.fromkeys(d.name for d in datasets))
     return SweepConfig(
         name=str(data.get("name", "sweep")),

@@ -226,3 +226,66 @@ def test_publish_refuses_an_unexplained_difference_and_writes_md_and_page(tmp_pa
     assert "Note: a <b>reason</b>" in path.read_text()
     page = (tmp_path / "board" / PAGE_FILE).read_text()
     assert page.startswith("<!DOCTYPE html>") and "a &lt;b&gt;reason&lt;/b&gt;" in page and "<b>" not in page
+
+
+# -- two configurations of one model: labelled rows ------------------------------------------------
+
+def _configured(model: str, seed: int, ndcg: float, config: dict) -> RunRecord:
+    effective = {"dim": 8, "pretrain": False, **config}
+    return dataclasses.replace(_record(model, seed, ndcg), run_key=f"{model}-{seed}-{json.dumps(config)}",
+                               model={"name": model, "config": effective, "training": {"epochs": 20},
+                                      "config_hash": json.dumps(effective, sort_keys=True)})
+
+
+def test_a_labelled_entry_gets_its_own_row_and_keeps_run_keys(tmp_path: Path) -> None:
+    from recbench.results.leaderboard import comparisons
+
+    entries = [{"name": "mf_bpr"}, {"name": "mf_bpr", "label": "MF-BPR (wide)", "config": {"dim": 128}}]
+    sweep = sweep_from_mapping({"name": "t", "metrics": ["ndcg@10"], "datasets": ["synthetic"], "models": entries,
+                                "published": [_figure(ours="mf-bpr (wide)", metrics={"ndcg@10": 0.5}, note="n")]})
+    plain, wide = sweep.models
+    assert plain.label is None and wide.label == "mf-bpr (wide)" and sweep.published[0].ours == "mf-bpr (wide)"
+    runner = Runner(PluginHost(autoload=False), sweep, progress=None)
+    (dataset,) = sweep.datasets
+    unlabelled = dataclasses.replace(wide, label=None)
+    assert runner.run_key(dataset, wide, 0) == runner.run_key(dataset, unlabelled, 0)  # a label is not part of a key
+    assert runner.run_key(dataset, wide, 0) != runner.run_key(dataset, plain, 0)
+    records = [_configured("mf_bpr", s, v, {}) for s, v in ((0, 0.30), (1, 0.32))]
+    records += [_configured("mf_bpr", s, v, {"dim": 128}) for s, v in ((0, 0.40), (1, 0.44))]
+    (board,) = boards(records, ["ndcg@10"], published=sweep.published, models=sweep.models)
+    table = board.table.set_index("model")
+    assert list(board.table["model"]) == ["mf-bpr (wide)", "mf_bpr"] and set(table["trials"]) == {1}
+    assert table.loc["mf-bpr (wide)", "ndcg@10"] == pytest.approx(0.42) and table.loc["mf_bpr", "ndcg@10"] == pytest.approx(0.31)
+    assert comparisons(board)[0].values["ndcg@10"][0] == pytest.approx(0.42)
+    # without the entries, the two configurations are trials of one row (no validation part: no selection)
+    (merged,) = boards(records, ["ndcg@10"])
+    assert list(merged.table["model"]) == ["mf_bpr"] and merged.table.loc[0, "trials"] == 2
+
+
+def test_the_most_specific_entry_decides_and_equal_matches_are_an_error() -> None:
+    from recbench.errors import ConfigError
+    from recbench.results.leaderboard import row_name
+
+    models = sweep_from_mapping({"datasets": ["synthetic"], "models": [
+        {"name": "neumf", "label": "any neumf"}, {"name": "neumf", "config": {"dim": 8}},
+        {"name": "neumf", "label": "pre-trained", "config": {"pretrain": True}}]}).models
+    assert row_name(_configured("neumf", 0, 0.1, {}), models) == "neumf"  # dim=8 is more specific than {}
+    assert row_name(_configured("neumf", 0, 0.1, {"dim": 16}), models) == "any neumf"
+    assert row_name(_configured("neumf", 0, 0.1, {"dim": 16, "pretrain": True}), models) == "pre-trained"
+    assert row_name(_configured("gmf", 0, 0.1, {}), models) == "gmf"
+    with pytest.raises(ConfigError, match=r"matches the \[\[models\]\] entries of rows \['neumf', 'pre-trained'\]"):
+        row_name(_configured("neumf", 0, 0.1, {"pretrain": True}), models)
+
+
+@pytest.mark.parametrize(("models", "message"), [
+    ([{"name": "a", "label": ""}], "label = '' must be a non-empty string"),
+    ([{"name": "a", "label": 3}], "label = 3 must be a non-empty string"),
+    ([{"name": "a", "label": "b"}, {"name": "b"}], "label = 'b' of a a entry is the name of another model"),
+    ([{"name": "a", "label": "x"}, {"name": "b", "label": "X"}], "label = 'x' is given to both a and b"),
+])
+def test_bad_labels_are_one_line_errors(models: list, message: str) -> None:
+    from recbench.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        sweep_from_mapping({"datasets": ["synthetic"], "models": models}, "x.toml")
+    assert message in str(info.value) and str(info.value).startswith("x.toml:") and "\n" not in str(info.value)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from recbench.config import PublishedFigure
-from recbench.errors import DataError
+from recbench.config import ModelChoice, PublishedFigure
+from recbench.errors import ConfigError, DataError
 from recbench.results.record import RunRecord
 from recbench.results.significance import align, holm, paired_tests
 
@@ -53,7 +53,32 @@ class Board:
         return list(dict.fromkeys(f.source for f in self.published))
 
 
-def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
+def row_name(record: RunRecord, models: Sequence[ModelChoice] = ()) -> str:
+    """The leaderboard row of a run: the label of the ``[[models]]`` entry it was run from, else its model name.
+
+    A record belongs to the entries of its model whose config and training settings it has (the
+    record holds the effective ones, defaults merged); the most specific entry (most settings) wins,
+    so ``neumf`` and ``neumf`` with ``config = { pretrain = true }`` get their own rows.
+
+    Raises:
+        ConfigError: two entries with different rows match the record equally specifically.
+    """
+    name = str(record.model.get("name"))
+    config, training = record.model.get("config", {}), record.model.get("training", {})
+    matches = [m for m in models if m.name == name
+               and all(k in config and config[k] == v for k, v in m.config.items())
+               and all(k in training and training[k] == v for k, v in m.training.items())]
+    if not matches:
+        return name
+    most = max(len(m.config) + len(m.training) for m in matches)
+    rows = sorted({m.label or m.name for m in matches if len(m.config) + len(m.training) == most})
+    if len(rows) > 1:
+        raise ConfigError(f"run {record.run_key} of {name} matches the [[models]] entries of rows {rows} equally",
+                          hint="give those entries settings that tell their runs apart")
+    return rows[0]
+
+
+def records_frame(records: Iterable[RunRecord], models: Sequence[ModelChoice] = ()) -> pd.DataFrame:
     rows = []
     for r in records:
         evaluation = r.evaluation.get("protocol", "full_ranking") if r.status == "ok" else None
@@ -62,7 +87,7 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
             "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
             "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
             "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
-            "candidates": candidates, "model": r.model.get("name"), "seed": r.seed, "status": r.status,
+            "candidates": candidates, "model": row_name(r, models), "seed": r.seed, "status": r.status,
             "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
             "evaluation": evaluation,
         }
@@ -75,12 +100,14 @@ def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
 
 
 def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
-           per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = ()) -> list[Board]:
+           per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = (),
+           models: Sequence[ModelChoice] = ()) -> list[Board]:
     """Aggregate records into comparable boards, ranked by the first metric, with significance.
 
     Each published figure joins the boards of its ``dataset`` (every board when it names none).
+    ``models`` (the sweep's entries) give labelled entries their own rows (:func:`row_name`).
     """
-    frame = records_frame(records)
+    frame = records_frame(records, models)
     if frame.empty:
         return []
     by_key = {r.run_key: r for r in records}

@@ -27,7 +27,7 @@ def leaderboard_boards(sweep: SweepConfig, keys: set[str] | None = None) -> list
     store = ResultStore(Path(sweep.out))
     records = [r for r in store.records() if keys is None or r.run_key in keys]
     return boards(records, list(sweep.metrics), per_user=lambda r: store.load_per_user(r.run_key),
-                  published=sweep.published)
+                  published=sweep.published, models=sweep.models)
 
 
 def _notes(sweep: SweepConfig) -> str:

@@ -12,6 +12,7 @@ from flax import nnx
 from recbench.builtin.models.neighbourhood import Fitted
 from recbench.data.interactions import Interactions
 from recbench.data.split import rank_within_user
+from recbench.errors import ConfigError
 
 #: Largest padded gather (rows x history width x dim floats) one solve chunk may hold: 64 MiB of float32.
 CHUNK_FLOATS = 2**24
@@ -79,6 +80,43 @@ def alternate(users_UxD: jax.Array, items_IxD: jax.Array, user_hist_UxL: jax.Arr
     return jax.lax.fori_loop(0, epochs, epoch, (users_UxD, items_IxD))
 
 
+@functools.partial(jax.jit, static_argnames=("n_users", "n_items", "iterations"))
+def _top_singular_value(users_N: jax.Array, items_N: jax.Array, user_scale_U: jax.Array, item_scale_I: jax.Array,
+                        *, n_users: int, n_items: int, iterations: int) -> jax.Array:
+    """Largest singular value of ``diag(user_scale) R diag(item_scale)`` (R: the 0/1 matrix of the
+    pairs, duplicates summed) by power iteration on its Gram from the all-ones vector (R >= 0, so
+    the Perron vector has a positive component along it)."""
+    values_N = user_scale_U[users_N] * item_scale_I[items_N]
+
+    def step(_: jax.Array, v_I: jax.Array) -> jax.Array:
+        u_U = jax.ops.segment_sum(values_N * v_I[items_N], users_N, n_users)
+        w_I = jax.ops.segment_sum(values_N * u_U[users_N], items_N, n_items)
+        return w_I / jnp.maximum(jnp.linalg.norm(w_I), 1e-30)
+
+    v_I = jax.lax.fori_loop(0, iterations, step, jnp.full((n_items,), n_items**-0.5, jnp.float32))
+    return jnp.linalg.norm(jax.ops.segment_sum(values_N * v_I[items_N], users_N, n_users))
+
+
+def collapse_l2(train: Interactions, unobserved_weight: float, l2_exponent: float, iterations: int = 200) -> float:
+    """The l2 at and above which iALS's all-zero factors attract: the fit then shrinks every factor
+    towards 0 and its scores carry no signal.
+
+    Near zero factors the solves are linear, ``w_u = sum_{i in I_u} h_i / lambda_u`` and
+    ``h_i = sum_{u in U_i} w_u / lambda_i`` (the quadratic terms vanish), so one alternation maps the
+    item factors by ``D_I^-1 R^T D_U^-1 R`` with ``D = l2 (count + a0 * n_other)^nu``. Zero attracts
+    when that map's spectral radius is below 1, i.e. when ``l2`` is at least the largest singular
+    value of ``(c_u + a0 |I|)^(-nu/2) R (c_i + a0 |U|)^(-nu/2)``, returned here. Sparse data with
+    many items has a small one: 0.44 on ml-100k's training part, 0.024 on gowalla's (a0 0.1, nu 1).
+    """
+    user_base = train.user_counts().astype(np.float64) + unobserved_weight * train.n_items
+    item_base = train.item_counts().astype(np.float64) + unobserved_weight * train.n_users
+    user_scale = np.where(user_base > 0, np.maximum(user_base, 1e-300) ** (-l2_exponent / 2), 0.0)
+    item_scale = np.where(item_base > 0, np.maximum(item_base, 1e-300) ** (-l2_exponent / 2), 0.0)
+    return float(_top_singular_value(jnp.asarray(train.user_idx), jnp.asarray(train.item_idx),
+                                     jnp.asarray(user_scale, jnp.float32), jnp.asarray(item_scale, jnp.float32),
+                                     n_users=train.n_users, n_items=train.n_items, iterations=iterations))
+
+
 def ials_objective(users_N: jax.Array, items_N: jax.Array, user_UxD: jax.Array, item_IxD: jax.Array,
                    unobserved_weight: float, l2: float, l2_exponent: float) -> jax.Array:
     """The iALS loss of Rendle et al. 2022, eq. (2), for the given factors (used by tests and diagnostics)."""
@@ -113,6 +151,13 @@ class IALS(nnx.Module):
     Defaults: Rendle et al.'s ML-20M setting (unobserved_weight 0.1, nu 1, init_std 0.1, 16 epochs),
     with dim 64 and l2 chosen for ml-100k on a validation part (see the catalogue spec).
 
+    ``l2`` does not transfer between data sets: at and above :func:`collapse_l2` (which depends on
+    the training data, ``unobserved_weight`` and ``nu``) the all-zero factors attract, every factor
+    shrinks towards 0 over the alternations and the scores are noise. ml-100k's 0.03 is 0.07 of its
+    threshold (0.44); on gowalla the threshold is 0.024, so 0.03 collapses (recall@20 0.0099, below
+    pop's 0.042; factor norms 1e-4 after 2 epochs). ``fit`` refuses such an ``l2`` with a
+    ConfigError naming the threshold rather than returning a collapsed model.
+
     Cost: per epoch ``O(N d^2 + (U + I) d^3)`` plus padding; a solve chunk gathers ``chunk x L x d``
     floats where L is the longest history, so very skewed data wastes work on padding (sorting
     owners into length buckets would remove it).
@@ -129,7 +174,19 @@ class IALS(nnx.Module):
         self.epochs = int(epochs)
 
     def fit(self, train: Interactions) -> None:
+        """Alternate exact solves over ``train``.
+
+        Raises:
+            ConfigError: ``l2`` is at or above :func:`collapse_l2` for this training data.
+        """
         n_users, n_items = train.n_users, train.n_items
+        threshold = collapse_l2(train, self.unobserved_weight, self.l2_exponent)
+        if self.l2 >= threshold:
+            raise ConfigError(
+                f"ials: l2={self.l2:g} is at or above {threshold:.4g}, where on this training data "
+                f"(unobserved_weight {self.unobserved_weight:g}, l2_exponent {self.l2_exponent:g}) the all-zero "
+                "factors attract: every factor would shrink to 0 and the scores carry no signal",
+                hint=f"use an l2 well below {threshold:.3g} (ml-100k's default 0.03 is 0.07 of its threshold)")
         dim = self.user_factors[...].shape[1]
         user_hist = padded_histories(train.user_idx, train.item_idx, n_users, n_items)
         item_hist = padded_histories(train.item_idx, train.user_idx, n_items, n_users)
