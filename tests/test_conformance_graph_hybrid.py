@@ -40,7 +40,10 @@ class TestAutoRec(ModelPluginTests):
     """A rating model ranks by predicted rating: on implicit synthetic data it cannot beat pop (docstring)."""
 
     model_name = "autorec"
-    config = {"hidden": 32}
+    # l2 300 (chosen on ml-100k) scales by 1 / n_train and flattens the reconstruction on this tiny
+    # checkerboard into ties for most seeds (hit@1 0.0-0.9 over seeds 0-5); at 30 seeds 0 and 2-5
+    # rank every held-out item first (seed 1: 0.725).
+    config = {"hidden": 32, "l2": 30.0}
     training = {"epochs": 30, "learning_rate": 1e-2}
     beats_pop_by = None
 
