@@ -348,6 +348,9 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, Met
         else:
             rel_BxI = jnp.zeros_like(scores_BxI).at[batch["target_rows"], batch["target_items"]].set(1.0, mode="drop")
             relevance_BxK = jnp.take_along_axis(rel_BxI, top_items_BxK, axis=1)
+        # materialised, so that the metrics compile alike on either path and give identical floats (fused
+        # into a gather, XLA may order a metric's sums differently: 1-ulp differences in ndcg on ML-1M)
+        relevance_BxK = jax.lax.optimization_barrier(relevance_BxK)
         gains_BxK, ideal_BxK = relevance_BxK, jnp.zeros_like(relevance_BxK)
         if graded:
             gain_BxI = jnp.zeros_like(scores_BxI).at[batch["target_rows"], batch["target_items"]].set(
