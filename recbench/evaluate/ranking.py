@@ -8,8 +8,8 @@ run inside one jitted ``lax.map``; the host only prepares padded index arrays, v
 
 The excluded and held-out items of a batch come either as per-row bitmaps (one bit per item; see
 :mod:`recbench.evaluate.bitmaps`), when those are not much bigger than the index pairs they replace,
-or as padded (row, item) pairs scattered into dense matrices. Both give identical results; the
-bitmaps are several times cheaper on a CPU (masking is one fused pass, relevance a ``B x K`` gather).
+or as padded (row, item) pairs scattered into dense matrices. Both give identical results; with
+bitmaps, masking is one fused elementwise pass and relevance a ``B x K`` gather (no ``B x I`` matrix).
 """
 
 from __future__ import annotations
@@ -81,10 +81,11 @@ class GlobalInputs:
 
 
 # Bitmaps are used when their bytes are at most max(BITMAP_PAIRS_FACTOR x the bytes of the padded index
-# pairs they replace, BITMAP_MIN_BYTES). On a CPU they are faster at any realistic density (a scatter
-# costs ~10 ns a pair, a bitmap mask ~0.1 ns an item), so the only limit is memory: ML-100K and ML-1M
-# (a few MB of bitmaps) use them; at ML-20M's shape (138k users x 26,744 items: ~0.93 GB of bitmaps
-# against ~0.2 GB of pairs) they are not used.
+# pairs they replace, BITMAP_MIN_BYTES). Measured on ML-1M (batches of 1,024 users x 3,706 items, ~150k
+# excluded pairs each; 2-core CPU): masking and relevance ~0.85 ms a batch with bitmaps against ~1.65 ms
+# with pairs, the whole evaluation 1.1-1.2x faster. The cost of a bitmap grows with the catalogue, a
+# scatter's with the pairs, and bitmaps take memory: ML-100K and ML-1M (a few MB of bitmaps) use them; at
+# ML-20M's shape (138k users x 26,744 items: ~0.93 GB of bitmaps against ~0.2 GB of pairs) they are not used.
 BITMAP_MIN_BYTES = 64 << 20
 BITMAP_PAIRS_FACTOR = 2
 
