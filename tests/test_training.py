@@ -88,10 +88,12 @@ def test_membership_bitmap_matches_a_set_reference_at_word_edges() -> None:
     expected[users, items] = 1
     assert np.array_equal(bits, expected)
     data, depth = to_device(users, items, n_users, n_items)
+    csr_data, _ = to_device(users, items, n_users)
+    assert data.bitmap_UxW.size and not csr_data.bitmap_UxW.size
     all_u, all_i = (a.ravel().astype(np.int32) for a in np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij"))
     via_bitmap = np.asarray(is_positive(data, jax.numpy.asarray(all_u), jax.numpy.asarray(all_i), depth))
     assert np.array_equal(via_bitmap, expected.ravel().astype(bool))
-    assert np.array_equal(via_bitmap, np.asarray(binary_search_member(data, jax.numpy.asarray(all_u),
+    assert np.array_equal(via_bitmap, np.asarray(binary_search_member(csr_data, jax.numpy.asarray(all_u),
                                                                       jax.numpy.asarray(all_i), depth)))
 
 

@@ -20,7 +20,7 @@ class DeviceInteractions(NamedTuple):
     ``bitmap_UxW`` has bit ``i % 32`` of word ``[u, i // 32]`` set for every training pair (u, i); it
     is empty (shape ``[0, 0]``) when the catalogue is too large (:data:`BITMAP_MAX_BITS`) or
     ``n_items`` was not given, and then the per-user CSR of sorted items (``indptr_U1``,
-    ``sorted_items_N``) is binary-searched instead.
+    ``sorted_items_N``) is binary-searched instead; with a bitmap ``sorted_items_N`` is empty.
     """
 
     users_N: jax.Array
@@ -31,19 +31,12 @@ class DeviceInteractions(NamedTuple):
 
 
 def membership_bitmap(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int, n_items: int) -> np.ndarray:
-    """``[n_users, ceil(n_items / 32)]`` uint32 words, bit ``i % 32`` of ``[u, i // 32]`` set per pair.
-
-    Vectorised: sort the word indices, then OR-reduce the bits of each word.
-    """
+    """``[n_users, ceil(n_items / 32)]`` uint32 words, bit ``i % 32`` of ``[u, i // 32]`` set per pair
+    (one vectorised ``np.bitwise_or.at``)."""
     n_words = max(-(-n_items // 32), 1)
-    word = user_idx.astype(np.int64) * n_words + (item_idx.astype(np.int64) >> 5)
-    mask = np.left_shift(np.uint32(1), (item_idx & 31).astype(np.uint32))
-    order = np.argsort(word, kind="stable")
-    word, mask = word[order], mask[order]
     out = np.zeros(n_users * n_words, np.uint32)
-    if word.size:
-        starts = np.flatnonzero(np.concatenate([[True], word[1:] != word[:-1]]))
-        out[word[starts]] = np.bitwise_or.reduceat(mask, starts)
+    word = user_idx.astype(np.int64) * n_words + (item_idx.astype(np.int64) >> 5)
+    np.bitwise_or.at(out, word, np.left_shift(np.uint32(1), (item_idx & 31).astype(np.uint32)))
     return out.reshape(n_users, n_words)
 
 
@@ -53,20 +46,21 @@ def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int,
 
     With ``n_items`` and a catalogue of at most :data:`BITMAP_MAX_BITS` (user, item) pairs,
     membership tests read one bitmap word (one gather) instead of binary-searching the user's items
-    (``depth`` dependent gathers, which were half of an MF-BPR step on ML-1M).
+    (``depth`` dependent gathers, which were half of an MF-BPR step on ML-1M); the CSR is then not
+    built (``sorted_items_N`` is empty).
     """
-    order = np.lexsort((item_idx, user_idx))
     counts = np.bincount(user_idx, minlength=n_users)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     depth = int(np.ceil(np.log2(max(int(counts.max(initial=0)), 1) + 1))) + 1
-    use_bitmap = n_items is not None and n_users * n_items <= BITMAP_MAX_BITS
-    bitmap = (membership_bitmap(user_idx, item_idx, n_users, n_items) if use_bitmap
-              else np.zeros((0, 0), np.uint32))
+    if n_items is not None and n_users * n_items <= BITMAP_MAX_BITS:
+        bitmap, sorted_items = membership_bitmap(user_idx, item_idx, n_users, n_items), np.zeros(0, np.int32)
+    else:
+        bitmap, sorted_items = np.zeros((0, 0), np.uint32), item_idx[np.lexsort((item_idx, user_idx))]
     data = DeviceInteractions(
         users_N=jnp.asarray(user_idx, jnp.int32),
         items_N=jnp.asarray(item_idx, jnp.int32),
         indptr_U1=jnp.asarray(indptr),
-        sorted_items_N=jnp.asarray(item_idx[order], jnp.int32),
+        sorted_items_N=jnp.asarray(sorted_items, jnp.int32),
         bitmap_UxW=jnp.asarray(bitmap),
     )
     return data, depth
