@@ -121,3 +121,26 @@ def test_known_gini_and_coverage_values() -> None:
     assert bm.gini_aggregate(Inputs([5, 5, 5, 5]), 1) == pytest.approx(0.0)
     assert bm.gini_aggregate(Inputs([0, 0, 0, 8]), 1) == pytest.approx(0.75)  # (n-1)/n for one item
     assert bm.coverage_aggregate(Inputs([0, 1, 0, 3]), 1) == 0.5
+
+
+def test_auc_counts_unrankable_held_out_items_as_ranked_last() -> None:
+    """A held-out item that is also excluded, or whose score is NaN or inf, beats no candidate."""
+    n_items = 6
+    scores = np.array([[5, 4, 3, 2, 1, 0],
+                       [5, 4, 3, 2, 1, 0],
+                       [5, np.nan, 3, 2, 1, 0],
+                       [5, 4, 3, 2, 1, 0]], np.float32)
+    train = [(0, 5), (1, 0), (2, 0), (3, 0)]
+    test = [(0, 1), (1, 0), (1, 4), (2, 1), (2, 2), (3, 3)]  # user 1's item 0 is also excluded
+    result, _ = _evaluate(scores, train, test, np.ones(len(test), np.float32), ["auc", "gauc"], batch=4)
+    auc = dict(zip(result.users.tolist(), result.per_user["auc"].tolist(), strict=True))
+    # user 0: candidates 0-4, held-out 1 beats 2, 3, 4 of the 4 non-relevant: 3/4
+    assert auc[0] == pytest.approx(3 / 4)
+    # user 1: held-out 4 (beats item 5) and 0 (excluded: beats nothing); non-relevant 1, 2, 3, 5
+    assert auc[1] == pytest.approx(1 / (2 * 4))
+    # user 2: held-out 1 (NaN: beats nothing) and 2 (beats 3, 4, 5); non-relevant 3, 4, 5
+    assert auc[2] == pytest.approx(3 / (2 * 3))
+    # user 3: held-out 3 beats 4, 5 of non-relevant 1, 2, 4, 5
+    assert auc[3] == pytest.approx(2 / 4)
+    assert all(0.0 <= a <= 1.0 for a in auc.values())
+    assert result.means()["gauc"] == pytest.approx((3 / 4 + 2 * 1 / 8 + 2 * 3 / 6 + 2 / 4) / 6)

@@ -48,7 +48,8 @@ class RankedBatch(NamedTuple):
         n_train_users: number of users with training interactions.
         rank_sum_B: sum over the user's relevant items of their 0-based position in the full
             ranking of candidates ("ranks" only).
-        n_candidates_B: items the user's ranking ranges over (not masked) ("ranks" only).
+        n_candidates_B: items the user's ranking ranges over (not masked, finite score), plus the
+            held-out items that cannot be ranked, counted below all of them ("ranks" only).
     """
 
     relevance_BxK: jax.Array
@@ -360,10 +361,14 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, Met
             ideal_BxK, _ = jax.lax.top_k(gain_BxI, k_top)
         rank_sum_B = n_cand_B = jnp.zeros_like(n_rel_B)
         if ranks:
-            order_BxI = jnp.argsort(-scores_BxI, axis=1, stable=True)  # ties: lower item index first
+            # candidates: finite scores, best first (ties: lower item index first); then the held-out
+            # items that cannot be ranked (masked, or a NaN/inf score), which beat no candidate; then the rest
+            finite_BxI = jnp.isfinite(scores_BxI)
+            group_BxI = jnp.where(finite_BxI, 0, jnp.where(rel_BxI > 0, 1, 2))
+            order_BxI = jnp.lexsort((jnp.where(finite_BxI, -scores_BxI, 0.0), group_BxI), axis=1)
             position_BxI = jnp.argsort(order_BxI, axis=1)
             rank_sum_B = (rel_BxI * position_BxI).sum(axis=1)
-            n_cand_B = jnp.isfinite(scores_BxI).sum(axis=1).astype(jnp.float32)
+            n_cand_B = (group_BxI < 2).sum(axis=1).astype(jnp.float32)
         if k_max > k_top:  # k beyond the catalogue: the missing ranks hold nothing
             pad = ((0, 0), (0, k_max - k_top))
             relevance_BxK, gains_BxK, ideal_BxK = (jnp.pad(a, pad) for a in (relevance_BxK, gains_BxK, ideal_BxK))
