@@ -216,9 +216,42 @@ def test_fixed_returns_the_published_parts_whatever_the_seed(published: Interact
     a, b = fixed(published, {}, 0), fixed(published, {}, 9)
     assert np.array_equal(part_of_row(a, published), published.fixed_part)
     assert a.split_id == b.split_id
-    expect_config_error(fixed, published, {"test_fraction": 0.2}, "no parameters")
+    expect_config_error(fixed, published, {"test_fraction": 0.2}, "unknown parameters ['test_fraction']")
     expect_config_error(fixed, Interactions.from_indices(np.array([0]), np.array([0]), name="plain"), {},
                         "'plain'", "publishes no split")
+
+
+@pytest.mark.parametrize("params", [{"valid_fraction": 0.25}, {"valid_count": 2}])
+def test_fixed_carves_a_seeded_validation_part_out_of_the_published_training_rows(params) -> None:
+    rng = np.random.default_rng(3)
+    users = np.repeat(np.arange(40), 12)
+    items = np.tile(np.arange(12), 40)
+    part = np.where(rng.random(users.size) < 0.2, TEST, TRAIN).astype(np.uint8)
+    part[users == 7] = TRAIN  # user 7: 12 training rows
+    part[(users == 8) & (items > 0)] = TEST  # user 8: one training row, which must stay
+    data = Interactions(users, items, 40, 12, fixed_part=part, name="published-no-valid")
+    a, b, c = fixed(data, params, 0), fixed(data, params, 0), fixed(data, params, 1)
+    got = part_of_row(a, data)  # disjoint, covering, no leak
+    assert np.array_equal(got[part == TEST], part[part == TEST])  # the published test part is untouched
+    assert set(np.unique(got[part == TRAIN]).tolist()) == {TRAIN, VALID}
+    train_U = np.bincount(users[part == TRAIN], minlength=40)
+    valid_U = np.bincount(users[got == VALID], minlength=40)
+    wanted = np.floor(train_U * 0.25 + 0.5) if "valid_fraction" in params else np.full(40, 2)
+    assert np.array_equal(valid_U, np.minimum(wanted, train_U - 1))
+    assert valid_U[7] == (3 if "valid_fraction" in params else 2) and valid_U[8] == 0
+    assert a.split_id == b.split_id != c.split_id != fixed(data, {}, 0).split_id
+    assert not np.array_equal(part_of_row(c, data), got)
+    assert a.seed == 0 and c.seed == 1
+
+
+def test_fixed_carve_out_refuses_bad_values_and_a_published_validation_part(published: Interactions) -> None:
+    expect_config_error(fixed, published, {"valid_fraction": 0.1}, "publishes a validation part")
+    plain = Interactions(np.array([0, 0, 1]), np.array([0, 1, 1]), 2, 2,
+                         fixed_part=np.array([TRAIN, TEST, TRAIN], np.uint8), name="p")
+    expect_config_error(fixed, plain, {"valid_fraction": 1.5}, "valid_fraction=1.5", "(0, 1)")
+    expect_config_error(fixed, plain, {"valid_fraction": "x"}, "valid_fraction='x'")
+    expect_config_error(fixed, plain, {"valid_count": 0}, "valid_count=0")
+    expect_config_error(fixed, plain, {"valid_count": 1, "valid_fraction": 0.1}, "not both")
 
 
 # -- leave_one_out ---------------------------------------------------------------------------------------

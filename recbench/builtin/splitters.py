@@ -70,14 +70,29 @@ def _holdout_fractions(p: Mapping[str, Any]) -> tuple[float, float]:
     return test_fraction, valid_fraction
 
 
+FIXED_VALID_KEYS = ("valid_fraction", "valid_count")
+FIXED_VALID_STREAM = 0xF1EED
+
+
 def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
-    """The split published with the data (``Interactions.fixed_part``), unchanged; the seed is ignored.
+    """The split published with the data (``Interactions.fixed_part``); without parameters unchanged,
+    and the seed is ignored.
 
     Published candidates (``Interactions.fixed_candidates``, e.g. NCF's ``test.negative``) come with
     it: the test part is then evaluated as a sampled ranking among them.
+
+    ``valid_fraction`` or ``valid_count`` carve a validation part out of the published *training*
+    rows, per user and seeded (the seed is then used and recorded), for early stopping and model
+    selection on splits released without one (Gowalla's, NCF's). Per user with n training rows,
+    n_valid = floor(n * valid_fraction + 0.5), or valid_count, at most n - 1. The published test
+    part is untouched. Refused when the published split has a validation part already.
     """
-    if params:
-        raise ConfigError(f"fixed: takes no parameters, got {sorted(params)}", hint="remove the protocol_params")
+    unknown = sorted(set(params) - set(FIXED_VALID_KEYS))
+    if unknown:
+        raise ConfigError(f"fixed: unknown parameters {unknown}; it takes only one of {list(FIXED_VALID_KEYS)}",
+                          hint="e.g. protocol_params = { valid_fraction = 0.1 }, or none")
+    if len(params) > 1:
+        raise ConfigError("fixed: give valid_fraction or valid_count, not both", hint="keep one of them")
     if data.fixed_part is None:
         raise ConfigError(
             f"dataset {data.name!r} publishes no split, so protocol 'fixed' cannot be used",
@@ -88,7 +103,30 @@ def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
         users_U, items_UxC = data.fixed_candidates
         candidates = CandidateSet(np.asarray(users_U, np.int32), np.asarray(items_UxC, np.int32),
                                   f"file:{items_UxC.shape[1]}")
-    return split_from_assignment(data, data.fixed_part, protocol="fixed", protocol_version="1", params={}, seed=0,
+    if not params:
+        return split_from_assignment(data, data.fixed_part, protocol="fixed", protocol_version="1", params={},
+                                     seed=0, candidates=candidates)
+    part = np.asarray(data.fixed_part, np.uint8).copy()
+    if (part == VALID).any():
+        raise ConfigError(f"fixed: dataset {data.name!r} publishes a validation part; {next(iter(params))} "
+                          "would replace it", hint="remove the protocol_params and use the published one")
+    train_rows = part == TRAIN
+    count_U = np.bincount(data.user_idx[train_rows], minlength=data.n_users)
+    if "valid_count" in params:
+        n_valid_U = np.full_like(count_U, as_count("fixed", "valid_count", params["valid_count"], minimum=1))
+    else:
+        try:
+            fraction = float(params["valid_fraction"])
+        except (TypeError, ValueError):
+            fraction = float("nan")
+        if not 0 < fraction < 1:
+            raise ConfigError(f"fixed: valid_fraction={params['valid_fraction']!r} must be in (0, 1)",
+                              hint="e.g. valid_fraction = 0.1")
+        n_valid_U = np.floor(count_U * fraction + 0.5)
+    n_valid_U = np.minimum(n_valid_U, count_U - 1)  # every user keeps a training row
+    keys = rng_for(seed, FIXED_VALID_STREAM).integers(0, 2**32, int(train_rows.sum()), dtype=np.uint32)
+    part[train_rows] = parts_by_rank(data.user_idx[train_rows], keys, data.n_users, [(VALID, n_valid_U)], rest=TRAIN)
+    return split_from_assignment(data, part, protocol="fixed", protocol_version="1", params=dict(params), seed=seed,
                                  candidates=candidates)
 
 
