@@ -10,7 +10,7 @@ import pytest
 from recbench.data.interactions import Interactions
 from recbench.data.split import CandidateSet
 from recbench.evaluate import ranking
-from recbench.evaluate.bitmaps import count_bits, dense_bits, gather_bits, n_words, pack_bits
+from recbench.bitmaps import count_bits, dense_bits, gather_bits, n_words, pack_bits
 from recbench.evaluate.metric_names import parse_metric
 from recbench.evaluate.ranking import RankingEvaluator, pad_plans, plan_ranking
 from recbench.manager import PluginHost

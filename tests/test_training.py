@@ -10,11 +10,11 @@ from recbench.builtin.splitters import random_holdout
 from recbench.errors import ConfigError
 from recbench.train.config import TrainConfig
 from recbench.train.loop import train
+from recbench.bitmaps import pack_bits
 from recbench.train.sampling import (
     binary_search_member,
     exclude_positives,
     is_positive,
-    membership_bitmap,
     to_device,
     uniform_draws,
 )
@@ -81,7 +81,7 @@ def test_membership_bitmap_matches_a_set_reference_at_word_edges() -> None:
     pairs = {(int(u), int(i)) for u, i in zip(rng.integers(0, n_users, 120), rng.integers(0, n_items, 120), strict=True)}
     pairs |= {(0, 31), (0, 32), (1, 63), (1, 64), (4, 69), (3, 0)}
     users, items = (np.array(c, np.int32) for c in zip(*sorted(pairs), strict=True))
-    bitmap = membership_bitmap(users, items, n_users, n_items)
+    bitmap = pack_bits(users, items, n_users, n_items)
     assert bitmap.shape == (n_users, 3) and bitmap.dtype == np.uint32
     bits = np.unpackbits(bitmap.view(np.uint8), bitorder="little").reshape(n_users, 96)[:, :n_items]
     expected = np.zeros((n_users, n_items), np.uint8)

@@ -7,7 +7,7 @@ read the relevance of the ranked items, and compute every metric as a per-user v
 run inside one jitted ``lax.map``; the host only prepares padded index arrays, vectorised.
 
 The excluded and held-out items of a batch come either as per-row bitmaps (one bit per item; see
-:mod:`recbench.evaluate.bitmaps`), when those are not much bigger than the index pairs they replace,
+:mod:`recbench.bitmaps`), when those are not much bigger than the index pairs they replace,
 or as padded (row, item) pairs scattered into dense matrices. Both give identical results; with
 bitmaps, masking is one fused elementwise pass and relevance a ``B x K`` gather (no ``B x I`` matrix).
 """
@@ -27,7 +27,7 @@ from flax import nnx
 from recbench.data.interactions import Interactions
 from recbench.data.keys import sorted_unique
 from recbench.data.split import CandidateSet
-from recbench.evaluate.bitmaps import dense_bits, gather_bits, n_words, pack_bits
+from recbench.bitmaps import dense_bits, gather_bits, n_words, pack_bits
 from recbench.evaluate.metric_names import MetricRef
 from recbench.evaluate.topk import top_k_exact
 from recbench.types import MetricSpec

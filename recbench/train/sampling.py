@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from recbench.bitmaps import member_bits, pack_bits
+
 
 #: Largest catalogue (users x items) whose membership bitmap is kept on the device: 2**31 bits,
 #: 256 MiB (ML-1M's is 2.8 MB, Gowalla's 153 MB). Larger catalogues use the binary search.
@@ -30,16 +32,6 @@ class DeviceInteractions(NamedTuple):
     bitmap_UxW: jax.Array
 
 
-def membership_bitmap(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int, n_items: int) -> np.ndarray:
-    """``[n_users, ceil(n_items / 32)]`` uint32 words, bit ``i % 32`` of ``[u, i // 32]`` set per pair
-    (one vectorised ``np.bitwise_or.at``)."""
-    n_words = max(-(-n_items // 32), 1)
-    out = np.zeros(n_users * n_words, np.uint32)
-    word = user_idx.astype(np.int64) * n_words + (item_idx.astype(np.int64) >> 5)
-    np.bitwise_or.at(out, word, np.left_shift(np.uint32(1), (item_idx & 31).astype(np.uint32)))
-    return out.reshape(n_users, n_words)
-
-
 def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int,
               n_items: int | None = None) -> tuple[DeviceInteractions, int]:
     """Put training pairs on the device; returns them and the binary-search depth they need.
@@ -53,7 +45,7 @@ def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int,
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     depth = int(np.ceil(np.log2(max(int(counts.max(initial=0)), 1) + 1))) + 1
     if n_items is not None and n_users * n_items <= BITMAP_MAX_BITS:
-        bitmap, sorted_items = membership_bitmap(user_idx, item_idx, n_users, n_items), np.zeros(0, np.int32)
+        bitmap, sorted_items = pack_bits(user_idx, item_idx, n_users, n_items), np.zeros(0, np.int32)
     else:
         bitmap, sorted_items = np.zeros((0, 0), np.uint32), item_idx[np.lexsort((item_idx, user_idx))]
     data = DeviceInteractions(
@@ -70,8 +62,7 @@ def is_positive(data: DeviceInteractions, users_B: jax.Array, items_B: jax.Array
     """Whether each (user, item) is a training pair (``items_B`` in ``[0, n_items)``): one bitmap
     word when the bitmap exists, else a fixed-depth binary search in the user's CSR row."""
     if data.bitmap_UxW.size:
-        words_B = data.bitmap_UxW[users_B, items_B >> 5]
-        return ((words_B >> (items_B & 31).astype(jnp.uint32)) & 1) == 1
+        return member_bits(data.bitmap_UxW, users_B, items_B)
     return binary_search_member(data, users_B, items_B, depth)
 
 

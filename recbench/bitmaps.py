@@ -1,10 +1,12 @@
-"""Per-row item bitmaps: which items of a catalogue are set for each evaluated user.
+"""Per-row item bitmaps: which items of a catalogue are set for each row (a user, or a batch slot).
 
 A row is ``W = ceil(n_items / 32)`` uint32 words; item ``i`` is bit ``i % 32`` of word ``i // 32``.
-The host packs (row, item) pairs into bitmaps once per plan (numpy, vectorised); on the device a
-bitmap row expands to a dense ``B x I`` mask in one fused elementwise pass (:func:`dense_bits`), or is
-read at a few items with a gather of one word each (:func:`gather_bits`). Both replace scatters of
-index pairs into a dense ``B x I`` matrix, which cost far more on a CPU at ML-1M's density.
+The host packs (row, item) pairs into bitmaps once (numpy, vectorised, :func:`pack_bits`). On the
+device a bitmap row expands to a dense ``B x I`` mask in one fused elementwise pass
+(:func:`dense_bits`), or is read at a few items with a gather of one word each (:func:`gather_bits`
+for rows already batched, :func:`member_bits` for (row, item) pairs). The evaluator masks with them
+instead of scattering index pairs; negative sampling tests training membership with them instead of
+binary-searching each user's items.
 """
 
 from __future__ import annotations
@@ -54,7 +56,16 @@ def dense_bits(bits_BxW: jax.Array, n_items: int) -> jax.Array:
     return set_BxWx32.reshape(rows, words * WORD_BITS)[:, :n_items]
 
 
+def _bit_of(words: jax.Array, items: jax.Array) -> jax.Array:
+    """Whether each item's bit is set in the word that holds it (``words`` as gathered at ``items >> 5``)."""
+    return ((words >> (items & 31).astype(jnp.uint32)) & 1) == 1
+
+
 def gather_bits(bits_BxW: jax.Array, items_BxK: jax.Array) -> jax.Array:
     """Bool ``B x K``: whether item ``items_BxK[b, j]`` is set in row ``b`` (items in ``[0, n_items)``)."""
-    words_BxK = jnp.take_along_axis(bits_BxW, items_BxK >> 5, axis=1, mode="promise_in_bounds")
-    return ((words_BxK >> (items_BxK & 31).astype(jnp.uint32)) & 1) == 1
+    return _bit_of(jnp.take_along_axis(bits_BxW, items_BxK >> 5, axis=1, mode="promise_in_bounds"), items_BxK)
+
+
+def member_bits(bits_RxW: jax.Array, rows_B: jax.Array, items_B: jax.Array) -> jax.Array:
+    """Bool ``B``: whether item ``items_B[j]`` is set in row ``rows_B[j]`` (one word gathered per pair)."""
+    return _bit_of(bits_RxW[rows_B, items_B >> 5], items_B)
