@@ -58,6 +58,20 @@ def test_formats_escape_and_parse() -> None:
     assert "\\textbf{0.3000}" in latex and "\\begin{tabular}" in latex
 
 
+def test_latex_escapes_model_names_and_keeps_its_own_markup() -> None:
+    odd = "a&b%c#d$e{f}g~h^i\\j"
+    records = [_record("mf_bpr", 0, 0.30), _record("mf_bpr", 1, 0.32), _record(odd, 0, 0.2)]
+    latex = render(records, ["ndcg@10"], "latex")
+    assert "mf\\_bpr" in latex and "\\textbf{0.3100 $\\pm$ 0.0141}" in latex
+    assert ("a\\&b\\%c\\#d\\$e\\{f\\}g\\textasciitilde{}h\\textasciicircum{}i\\textbackslash{}j") in latex
+    body = latex.split("\\begin{tabular}", 1)[1]
+    for escape in ("\\_", "\\&", "\\%", "\\#", "\\$", "\\{", "\\}", "$\\pm$", "\\textasciitilde{}",
+                   "\\textasciicircum{}", "\\textbackslash{}", "\\textbf{", "\\hline", "\\\\"):
+        body = body.replace(escape, " ")
+    body = re.sub(r"\\(end|begin)\{tabular\}(\{[lrc]*\})?", " ", body)
+    assert not re.search(r"[_%#$^~\\]", body), body  # every special character left is escaped (& separates cells)
+
+
 def test_significance_against_the_best_from_stored_per_user_values(tmp_path: Path) -> None:
     sweep = sweep_from_mapping({
         "name": "t", "seeds": [0, 1], "metrics": ["ndcg@10"], "out": str(tmp_path / "out"),

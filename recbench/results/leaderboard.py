@@ -373,6 +373,23 @@ def display_table(board: Board, bold: Callable[[str], str]) -> pd.DataFrame:
     return pd.DataFrame([[bold(c.text) if c.best else c.text for c in row] for row in rows], columns=columns)
 
 
+#: LaTeX's special characters and what stands for each in running text.
+LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                 "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_text(text: str) -> str:
+    """``text`` escaped for LaTeX (model names such as ``mf_bpr``), with ``±`` as ``$\\pm$``."""
+    return "".join(LATEX_ESCAPES.get(ch, ch) for ch in text).replace("±", "$\\pm$")
+
+
+def latex_table(board: Board) -> str:
+    """The board as a LaTeX tabular: every cell and header escaped, the best mean in bold."""
+    columns, _, rows = board_cells(board)
+    cells = [[("\\textbf{%s}" % latex_text(c.text)) if c.best else latex_text(c.text) for c in row] for row in rows]
+    return tabulate(cells, headers=[latex_text(c) for c in columns], tablefmt="latex_raw", disable_numparse=True)
+
+
 def published_notes(board: Board) -> list[str]:
     """Lines for under the table: the numbered sources, then one line per published figure."""
     if not board.published:
@@ -421,10 +438,8 @@ def render_boards(groups: Sequence[Board], fmt: str = "md", title: str = "recben
     parts = []
     for board in groups:
         if fmt == "latex":
-            table = display_table(board, lambda t: "\\textbf{" + t.replace("±", "$\\pm$") + "}")
-            text = f"% {board.title}\n" + tabulate(table, headers="keys", tablefmt="latex_raw", showindex=False,
-                                                   disable_numparse=True).replace("±", "$\\pm$")
-            parts.append(text + "".join(f"\n% {line}" for line in published_notes(board)))
+            text = "% " + " ".join(board.title.splitlines()) + "\n" + latex_table(board)
+            parts.append(text + "".join("\n% " + " ".join(line.splitlines()) for line in published_notes(board)))
         else:
             table = display_table(board, lambda t: f"**{t}**")
             text = f"### {board.title}\n\n" + tabulate(table, headers="keys", tablefmt="github", showindex=False,
