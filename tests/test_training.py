@@ -15,6 +15,7 @@ from recbench.train.sampling import (
     binary_search_member,
     exclude_positives,
     is_positive,
+    random_bits32,
     to_device,
     uniform_draws,
 )
@@ -111,6 +112,25 @@ def test_uniform_draws_are_in_range_uniform_and_independent() -> None:
     assert np.corrcoef(draws[0], draws[2] % 7)[0, 1] ** 2 < 1e-3
     again = [np.asarray(d) for d in uniform_draws(jax.random.key(3), (7, 1, 1_000_003), (n_draws,))]
     assert all(np.array_equal(a, b) for a, b in zip(draws, again, strict=True))
+
+
+def test_random_bits32_is_jax_random_bits_bit_for_bit() -> None:
+    """The unrolled threefry keeps jax's stream: same bits for fresh, split and folded keys, any shape,
+    under jit and vmap; other generators fall back to jax.random.bits."""
+    import jax.numpy as jnp
+
+    keys = [jax.random.key(0), jax.random.key(2**31 - 1), *jax.random.split(jax.random.key(5), 3),
+            jax.random.fold_in(jax.random.key(7), 123)]
+    for key in keys:
+        for shape in [(1,), (5,), (4, 2048), (2, 3, 7)]:
+            expected = np.asarray(jax.random.bits(key, shape, jnp.uint32))
+            assert np.array_equal(np.asarray(random_bits32(key, shape)), expected), (key, shape)
+            assert np.array_equal(np.asarray(jax.jit(random_bits32, static_argnums=1)(key, shape)), expected)
+    batch = jax.random.split(jax.random.key(9), 4)
+    assert np.array_equal(np.asarray(jax.vmap(lambda k: random_bits32(k, (3, 5)))(batch)),
+                          np.asarray(jax.vmap(lambda k: jax.random.bits(k, (3, 5), jnp.uint32))(batch)))
+    rbg = jax.random.key(1, impl="rbg")
+    assert np.array_equal(np.asarray(random_bits32(rbg, (6,))), np.asarray(jax.random.bits(rbg, (6,), jnp.uint32)))
 
 
 def test_exclude_positives_redraws_only_training_items(split) -> None:

@@ -83,14 +83,51 @@ def binary_search_member(data: DeviceInteractions, users_B: jax.Array, items_B: 
     return (lo < hi_end) & (data.sorted_items_N[jnp.minimum(lo, last)] == items_B)
 
 
+#: Threefry-2x32's rotation constants (Salmon et al., SC 2011; as in ``jax._src.random.threefry2x32``).
+THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def _threefry2x32(k1: jax.Array, k2: jax.Array, x1: jax.Array, x2: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The Threefry-2x32 hash of the counter pairs ``(x1, x2)`` under key ``(k1, k2)``, 20 rounds unrolled."""
+    ks = (k1, k2, k1 ^ k2 ^ jnp.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in THREEFRY_ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = ((x2 << jnp.uint32(r)) | (x2 >> jnp.uint32(32 - r))) ^ x1
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + jnp.uint32(i + 1)
+    return x1, x2
+
+
+def random_bits32(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """``jax.random.bits(key, shape, jnp.uint32)``, bit for bit, as one fusable expression.
+
+    On CPU, jax lowers its threefry hash as a rolled 5-iteration loop (small on-device loops whose
+    steps each run a handful of tiny kernels); unrolled, XLA fuses the hash into one loop, which took
+    ~50 us off every MF-BPR step at ML-1M's batch (``benchmarks/bench_step_anatomy.py``). This is the
+    same algorithm jax lowers on GPU and TPU, so the streams, and every sampled batch, are unchanged;
+    a test checks it against ``jax.random.bits``. Keys of another generator, jax's non-partitionable
+    threefry mode or 2**32 draws and more go to ``jax.random.bits`` itself.
+    """
+    size = int(np.prod(shape, dtype=np.int64))
+    if (not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or str(jax.random.key_impl(key)) != "threefry2x32"
+            or not jax.config.jax_threefry_partitionable or size >= 2**32):
+        return jax.random.bits(key, shape, jnp.uint32)
+    k1, k2 = jax.random.key_data(key)
+    counts = jax.lax.iota(jnp.uint32, size).reshape(shape)  # the flat index; its high word is 0
+    hi, lo = _threefry2x32(k1, k2, jnp.zeros(shape, jnp.uint32), counts)
+    return hi ^ lo
+
+
 def uniform_draws(key: jax.Array, bounds: tuple[int, ...], shape: tuple[int, ...]) -> list[jax.Array]:
     """For each bound ``n``, uniform int32 indices of ``shape`` in ``[0, n)``, from ONE random call.
 
-    A step's draws (rows, negatives, redraws) share one ``jax.random.bits`` call: on CPU every call
-    of the threefry hash is a rolled 5-round loop, so a handful of small calls per step cost more
-    than the work. Each draw is 32 bits modulo ``n``; the bias left is below ``n / 2**32`` relative.
+    A step's draws (rows, negatives, redraws) share one call of :func:`random_bits32`
+    (``jax.random.bits``' stream): a handful of small calls per step cost more than the work. Each
+    draw is 32 bits modulo ``n``; the bias left is below ``n / 2**32`` relative.
     """
-    bits = jax.random.bits(key, (len(bounds), *shape), jnp.uint32)
+    bits = random_bits32(key, (len(bounds), *shape))
     return [(bits[i] % jnp.uint32(n)).astype(jnp.int32) for i, n in enumerate(bounds)]
 
 
