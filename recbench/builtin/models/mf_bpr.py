@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from recbench.builtin.models._layers import row_sums
 from recbench.train.losses import pairwise_loss
 from recbench.train.pairwise import PairwiseBatch
 from recbench.train.sparse import gather_rows
@@ -40,8 +41,8 @@ class MFBPR(nnx.Module):
         """The loss given ``rows[name] = table[table_rows(batch)[name]]``."""
         u_BxD = rows["user_factors"]
         pos_BxD, neg_BxD = rows["item_factors"][0], rows["item_factors"][1]
-        diff_B = (u_BxD * (pos_BxD - neg_BxD)).sum(axis=-1)
-        reg_B = (u_BxD**2).sum(-1) + (pos_BxD**2).sum(-1) + (neg_BxD**2).sum(-1)
+        diff_B = row_sums(u_BxD * (pos_BxD - neg_BxD))
+        reg_B = row_sums(u_BxD * u_BxD + pos_BxD * pos_BxD + neg_BxD * neg_BxD)
         return pairwise_loss(self.loss_name, diff_B) + self.l2 * reg_B.mean()
 
     def loss(self, batch: PairwiseBatch) -> jax.Array:
