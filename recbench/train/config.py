@@ -125,15 +125,22 @@ def learning_rate_schedule(cfg: TrainConfig, steps_per_epoch: int) -> Any:
 
 
 def make_optimizer(cfg: TrainConfig, steps_per_epoch: int = 1) -> Any:
-    """The optax transformation named by ``cfg``, with its learning-rate schedule."""
+    """The optax transformation named by ``cfg``, with its learning-rate schedule.
+
+    ``adam`` and ``adamw`` are :mod:`recbench.train.adam`'s: optax's algorithm, defaults and state,
+    with the update arranged as ``torch.optim.Adam`` (one division per parameter instead of three;
+    ~10% of an MF-BPR step on ML-1M), equal to ``optax.adam`` up to rounding.
+    """
     import optax
+
+    from recbench.train import adam
 
     lr = cfg.learning_rate if cfg.schedule == "constant" and cfg.warmup_epochs <= 0 else \
         learning_rate_schedule(cfg, steps_per_epoch)
     if cfg.optimizer == "adam":
-        return optax.adam(lr)
+        return adam.adam(lr)
     if cfg.optimizer == "adamw":
-        return optax.adamw(lr, weight_decay=cfg.weight_decay)
+        return adam.adamw(lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adagrad":
         return optax.adagrad(lr)
     return optax.sgd(lr, momentum=cfg.momentum or None)
