@@ -104,15 +104,15 @@ def random_bits32(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """``jax.random.bits(key, shape, jnp.uint32)``, bit for bit, as one fusable expression.
 
     On CPU, jax lowers its threefry hash as a rolled 5-iteration loop (small on-device loops whose
-    steps each run a handful of tiny kernels); unrolled, XLA fuses the hash into one loop, which took
-    ~50 us off every MF-BPR step at ML-1M's batch (``benchmarks/bench_step_anatomy.py``). This is the
+    steps each run a handful of tiny kernels); unrolled, XLA fuses the hash into one loop: ~50 us off
+    a dim-1 MF-BPR step at batch 2048, ~5% of a dim-64 one (benchmarks/RESULTS.md, fourth session). This is the
     same algorithm jax lowers on GPU and TPU, so the streams, and every sampled batch, are unchanged;
     a test checks it against ``jax.random.bits``. Keys of another generator, jax's non-partitionable
     threefry mode or 2**32 draws and more go to ``jax.random.bits`` itself.
     """
     size = int(np.prod(shape, dtype=np.int64))
     if (not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or str(jax.random.key_impl(key)) != "threefry2x32"
-            or not jax.config.jax_threefry_partitionable or size >= 2**32):
+            or not getattr(jax.config, "jax_threefry_partitionable", True) or size >= 2**32):
         return jax.random.bits(key, shape, jnp.uint32)
     k1, k2 = jax.random.key_data(key)
     counts = jax.lax.iota(jnp.uint32, size).reshape(shape)  # the flat index; its high word is 0

@@ -29,7 +29,7 @@ def row_sums(x_BxD: jax.Array) -> jax.Array:
 
     Same sum, different kernel: XLA:CPU hands a minor-axis reduction of a fused product to a
     library reduce that took ~90 us of a ~500 us MF-BPR step at batch 2048 x 64, and a matrix-vector
-    product is ~15% of the step cheaper (``benchmarks/bench_step_anatomy.py``). The additions are
+    product made the step 10-14% cheaper (benchmarks/RESULTS.md, fourth session). The additions are
     ordered differently, so results can differ in the last bits (about 1e-7 on the tables after 5 epochs).
     """
     return x_BxD @ jnp.ones((x_BxD.shape[-1],), x_BxD.dtype)
