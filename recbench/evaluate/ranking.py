@@ -141,7 +141,8 @@ class EvalPlan:
                                       else np.ones(self.target_rows_NxT.shape, np.float32))
         if self.sampled:
             arrays |= {"include_rows": self.include_rows_NxC, "include_items": self.include_items_NxC}
-        return {name: jnp.asarray(a) for name, a in arrays.items()}
+        # explicit dtypes: jnp.asarray without one compiles a staging function per new shape (jax 0.10)
+        return {name: jnp.asarray(a, jax.dtypes.canonicalize_dtype(a.dtype)) for name, a in arrays.items()}
 
 
 def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: int,

@@ -79,7 +79,8 @@ class RatingPlan:
     valid_NxB: np.ndarray
 
     def device_arrays(self) -> tuple[jax.Array, ...]:
-        return tuple(jnp.asarray(a) for a in (self.users_NxB, self.items_NxB, self.ratings_NxB, self.valid_NxB))
+        arrays = (self.users_NxB, self.items_NxB, self.ratings_NxB, self.valid_NxB)
+        return tuple(jnp.asarray(a, jax.dtypes.canonicalize_dtype(a.dtype)) for a in arrays)  # no staging jit
 
 
 def n_batch_rows(plan: RatingPlan) -> int:

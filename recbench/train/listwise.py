@@ -82,7 +82,7 @@ def user_items(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int) -> tupl
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     items = np.asarray(item_idx)[order] if user_idx.shape[0] else np.zeros(1, np.int32)
     width = max(int(counts.max(initial=0)), 1)
-    return UserItems(jnp.asarray(indptr), jnp.asarray(items, jnp.int32)), width
+    return UserItems(jnp.asarray(indptr, jnp.int32), jnp.asarray(items, jnp.int32)), width
 
 
 def padded_items(rows: UserItems, users_B: jax.Array, width: int, pad: int) -> jax.Array:
@@ -149,7 +149,7 @@ def plan_listwise(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     else:
         model.set_user_rows(rows, width)
     active = np.flatnonzero(np.bincount(train.user_idx, minlength=train.n_users)).astype(np.int32)
-    data = ListwiseData(active_users_A=jnp.asarray(active), rows=rows)
+    data = ListwiseData(active_users_A=jnp.asarray(active, jnp.int32), rows=rows)
     n_items, batch_size = train.n_items, cfg.batch_size
 
     def sample(step_key: jax.Array, global_step: jax.Array, data: ListwiseData) -> ListwiseBatch:

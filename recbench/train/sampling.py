@@ -48,12 +48,14 @@ def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int,
         bitmap, sorted_items = pack_bits(user_idx, item_idx, n_users, n_items), np.zeros(0, np.int32)
     else:
         bitmap, sorted_items = np.zeros((0, 0), np.uint32), item_idx[np.lexsort((item_idx, user_idx))]
+    # every dtype explicit: jax 0.10's jnp.asarray without one compiles a staging function for each new
+    # shape (~13 ms each, most of a small data set's one-off training setup)
     data = DeviceInteractions(
         users_N=jnp.asarray(user_idx, jnp.int32),
         items_N=jnp.asarray(item_idx, jnp.int32),
-        indptr_U1=jnp.asarray(indptr),
+        indptr_U1=jnp.asarray(indptr, jnp.int32),
         sorted_items_N=jnp.asarray(sorted_items, jnp.int32),
-        bitmap_UxW=jnp.asarray(bitmap),
+        bitmap_UxW=jnp.asarray(bitmap, jnp.uint32),
     )
     return data, depth
 

@@ -141,17 +141,18 @@ def plan_sequential(split: Split, cfg: TrainConfig, model: Any) -> FamilyPlan:
     trainable = np.flatnonzero(counts >= 2).astype(np.int32)
     if trainable.shape[0] == 0:
         raise ConfigError(f"dataset {train.name!r}: no user has two training interactions to learn a next item from")
-    histories = jnp.asarray(table)
+    histories = jnp.asarray(table, jnp.int32)
     if split.fold_in is not None and len(split.fold_in):
         users, items, times = input_rows(split)
-        model.set_histories(jnp.asarray(history_table(users, items, times, train.n_users, max_len + 1, n_items)))
+        model.set_histories(jnp.asarray(history_table(users, items, times, train.n_users, max_len + 1, n_items),
+                                         jnp.int32))
     else:
         model.set_histories(histories)
     needs_negatives = bool(getattr(model, "needs_negatives", False))
     interactions, depth = (to_device(train.user_idx, train.item_idx, train.n_users, train.n_items) if needs_negatives
                            else (None, 0))
     rounds = 2 if cfg.exclude_positive_negatives else 0
-    data = SequentialData(histories, jnp.asarray(trainable), interactions)
+    data = SequentialData(histories, jnp.asarray(trainable, jnp.int32), interactions)
 
     def sample(step_key: jax.Array, global_step: jax.Array, data: SequentialData) -> SequentialBatch:
         pick_B = jax.random.randint(jax.random.fold_in(step_key, 0), (batch_size,), 0,
