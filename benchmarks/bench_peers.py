@@ -134,15 +134,18 @@ def plans(args: argparse.Namespace) -> dict[str, Plan]:
     }
 
 
-def load_dataset(name: str, plan: Plan, args: argparse.Namespace) -> Any:
+def load_dataset(name: str, data_dir: str, scale: float = 1.0, seed: int = 0) -> Any:
+    """One of :data:`DATASETS`: the real files from ``data_dir``, or ML-20M's shape (``scale``, ``seed``)."""
     if name == "ml-100k":
-        return load_ml100k_data(args.data_dir)
+        return load_ml100k_data(data_dir)
     if name == "ml-1m-afcfm":
         from recbench.builtin.public_formats import load_ml1m_afcfm
         from recbench.data.files import dataset_context
 
-        return load_ml1m_afcfm(dataset_context(data_dir=args.data_dir))
-    return make_ml20m_shape(plan.scale, args.seed)
+        return load_ml1m_afcfm(dataset_context(data_dir=data_dir))
+    if name == "ml-20m-shape":
+        return make_ml20m_shape(scale, seed)
+    raise SystemExit(f"unknown data set {name!r}: use one of {', '.join(DATASETS)}")
 
 
 # -- time inside recbench's compiled epoch calls -----------------------------------------------
@@ -262,7 +265,7 @@ def bench_dataset(name: str, plan: Plan, args: argparse.Namespace, recbole_pytho
     f["loadavg_before"] = loadavg()
     log(f"\n=== {name}" + (f" (scale {plan.scale})" if plan.scale != 1.0 else "") + f" === (loadavg {loadavg()})")
     start = time.perf_counter()
-    data = load_dataset(name, plan, args)
+    data = load_dataset(name, args.data_dir, plan.scale, args.seed)
     split = random_holdout(data, {}, seed=args.seed)
     tr = split.train
     out.shape = {"n_users": data.n_users, "n_items": data.n_items, "n_interactions": len(data),

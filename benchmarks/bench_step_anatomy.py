@@ -35,7 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_mf_bpr import fmt, load_ml100k_data, loadavg, log  # noqa: E402  (not a package)
+from bench_mf_bpr import fmt, loadavg, log  # noqa: E402  (the benchmark folder is not a package)
+from bench_peers import load_dataset  # noqa: E402
 
 VARIANTS: dict[str, dict[str, Any]] = {  # name -> TrainConfig overrides
     "dense adam": {},
@@ -47,19 +48,11 @@ VARIANTS: dict[str, dict[str, Any]] = {  # name -> TrainConfig overrides
 }
 
 
-def load_split(name: str, data_dir: str) -> Any:
+def load_split(name: str, data_dir: str, seed: int) -> Any:
+    """``bench_peers``' data set ``name``, split as there (``random_holdout`` with ``seed``)."""
     from recbench.builtin.splitters import random_holdout
 
-    if name == "ml-100k":
-        data = load_ml100k_data(data_dir)
-    elif name == "ml-1m-afcfm":
-        from recbench.builtin.public_formats import load_ml1m_afcfm
-        from recbench.data.files import dataset_context
-
-        data = load_ml1m_afcfm(dataset_context(data_dir=data_dir))
-    else:
-        raise SystemExit(f"unknown data set {name!r}: use ml-100k or ml-1m-afcfm")
-    return random_holdout(data, {}, seed=0)
+    return random_holdout(load_dataset(name, data_dir, seed=seed), {}, seed=seed)
 
 
 def compiled_epoch(split: Any, variant: str, dim: int, batch_size: int, seed: int) -> tuple[Callable[[int], float], int]:
@@ -126,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = args.data_dir or os.environ.get("RECBENCH_DATA_DIR") or str(Path(__file__).resolve().parents[1].parent / "shared" / "data")
     for name in args.datasets.split(","):
-        split = load_split(name, data_dir)
+        split = load_split(name, data_dir, args.seed)
         for dim in (int(d) for d in args.dims.split(",")):
             log(f"\n=== {name}, dim {dim}, batch {args.batch_size}, {args.rounds} rounds (loadavg {loadavg()})")
             res = measure(split, dim, args)
