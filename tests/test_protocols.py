@@ -250,6 +250,8 @@ def test_fixed_carve_out_refuses_bad_values_and_a_published_validation_part(publ
                          fixed_part=np.array([TRAIN, TEST, TRAIN], np.uint8), name="p")
     expect_config_error(fixed, plain, {"valid_fraction": 1.5}, "valid_fraction=1.5", "(0, 1)")
     expect_config_error(fixed, plain, {"valid_fraction": "x"}, "valid_fraction='x'")
+    expect_config_error(fixed, plain, {"valid_fraction": "0.5"}, "valid_fraction='0.5'", "must be a number")
+    expect_config_error(fixed, plain, {"valid_fractoin": 0.1}, "did you mean 'valid_fraction'")
     expect_config_error(fixed, plain, {"valid_count": 0}, "valid_count=0")
     expect_config_error(fixed, plain, {"valid_count": 1, "valid_fraction": 0.1}, "not both")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recbench.results.environment import environment, git_revision, source_fingerprint
+from recbench.results.environment import PACKAGE_DIR, environment, git_revision, source_fingerprint
 
 
 def _package(tmp_path: Path) -> Path:
@@ -50,9 +50,23 @@ def test_git_revision_of_a_checkout_and_none_elsewhere(tmp_path: Path) -> None:
     assert git_revision(root) == {"commit": head, "dirty": False}  # only tracked files count
     (root / "a.py").write_text("x = 5\n")
     assert git_revision(root) == {"commit": head, "dirty": True}
+    ignored = root / "venv" / "site-packages" / "pkg"  # an install inside another project's work tree
+    ignored.mkdir(parents=True)
+    (root / ".gitignore").write_text("venv/\n")
+    (ignored / "a.py").write_text("x = 1\n")
+    assert git_revision(ignored) is None
 
 
 def test_every_record_environment_names_the_source() -> None:
+    """The running recbench: its fingerprint, and HEAD when it runs from this checkout (an editable
+    install), None when it is an installed copy (CI's ``pip install .``)."""
     source = environment()["recbench_source"]
     assert source["fingerprint"] == source_fingerprint()
-    assert source["git"] is None or re.fullmatch(r"[0-9a-f]{40}", source["git"]["commit"])
+    listed = ["git", "-C", str(PACKAGE_DIR), "ls-files", "--error-unmatch", "__init__.py"]
+    tracked = shutil.which("git") is not None and subprocess.run(listed, capture_output=True).returncode == 0
+    if tracked:
+        head = subprocess.run(["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        assert source["git"]["commit"] == head
+    else:
+        assert source["git"] is None

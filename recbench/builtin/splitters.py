@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from recbench import hookimpl
-from recbench.builtin.protocols._params import as_count, resolve_mode, rng_for
+from recbench.builtin.protocols._params import as_count, as_fraction, check_known, resolve_mode, rng_for, round_half_up
 from recbench.builtin.protocols.cold import COLD_ITEMS_DEFAULTS, cold_items
 from recbench.builtin.protocols.kfold import KFOLD_DEFAULTS, kfold
 from recbench.builtin.protocols.strong import STRONG_DEFAULTS, strong_generalization
@@ -87,10 +87,7 @@ def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
     n_valid = floor(n * valid_fraction + 0.5), or valid_count, at most n - 1. The published test
     part is untouched. Refused when the published split has a validation part already.
     """
-    unknown = sorted(set(params) - set(FIXED_VALID_KEYS))
-    if unknown:
-        raise ConfigError(f"fixed: unknown parameters {unknown}; it takes only one of {list(FIXED_VALID_KEYS)}",
-                          hint="e.g. protocol_params = { valid_fraction = 0.1 }, or none")
+    check_known("fixed", params, FIXED_VALID_KEYS)
     if len(params) > 1:
         raise ConfigError("fixed: give valid_fraction or valid_count, not both", hint="keep one of them")
     if data.fixed_part is None:
@@ -113,20 +110,15 @@ def fixed(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
     train_rows = part == TRAIN
     count_U = np.bincount(data.user_idx[train_rows], minlength=data.n_users)
     if "valid_count" in params:
-        n_valid_U = np.full_like(count_U, as_count("fixed", "valid_count", params["valid_count"], minimum=1))
+        checked = {"valid_count": as_count("fixed", "valid_count", params["valid_count"], minimum=1)}
+        n_valid_U = np.full_like(count_U, checked["valid_count"])
     else:
-        try:
-            fraction = float(params["valid_fraction"])
-        except (TypeError, ValueError):
-            fraction = float("nan")
-        if not 0 < fraction < 1:
-            raise ConfigError(f"fixed: valid_fraction={params['valid_fraction']!r} must be in (0, 1)",
-                              hint="e.g. valid_fraction = 0.1")
-        n_valid_U = np.floor(count_U * fraction + 0.5)
+        checked = {"valid_fraction": as_fraction("fixed", "valid_fraction", params["valid_fraction"], positive=True)}
+        n_valid_U = round_half_up(count_U * checked["valid_fraction"])
     n_valid_U = np.minimum(n_valid_U, count_U - 1)  # every user keeps a training row
     keys = rng_for(seed, FIXED_VALID_STREAM).integers(0, 2**32, int(train_rows.sum()), dtype=np.uint32)
     part[train_rows] = parts_by_rank(data.user_idx[train_rows], keys, data.n_users, [(VALID, n_valid_U)], rest=TRAIN)
-    return split_from_assignment(data, part, protocol="fixed", protocol_version="1", params=dict(params), seed=seed,
+    return split_from_assignment(data, part, protocol="fixed", protocol_version="1", params=checked, seed=seed,
                                  candidates=candidates)
 
 

@@ -27,6 +27,7 @@ from flax import nnx
 from recbench.data.interactions import Interactions
 from recbench.data.keys import sorted_unique
 from recbench.data.split import CandidateSet
+from recbench.device_arrays import device_array
 from recbench.bitmaps import dense_bits, gather_bits, n_words, pack_bits
 from recbench.evaluate.metric_names import MetricRef
 from recbench.evaluate.topk import top_k_exact
@@ -141,8 +142,7 @@ class EvalPlan:
                                       else np.ones(self.target_rows_NxT.shape, np.float32))
         if self.sampled:
             arrays |= {"include_rows": self.include_rows_NxC, "include_items": self.include_items_NxC}
-        # explicit dtypes: jnp.asarray without one compiles a staging function per new shape (jax 0.10)
-        return {name: jnp.asarray(a, jax.dtypes.canonicalize_dtype(a.dtype)) for name, a in arrays.items()}
+        return {name: device_array(a) for name, a in arrays.items()}
 
 
 def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: int,
@@ -229,9 +229,7 @@ def plan_ranking(target: Interactions, exclude: Sequence[Interactions], batch_us
         bitmap_bytes = 2 * n_batches * batch * words * 4  # exclude and target bitmaps
         bitmaps = bitmaps_fit(bitmap_bytes, ex_rows.nbytes + ex_cols.nbytes + tg_rows.nbytes + tg_cols.nbytes)
     if bitmaps:
-        plan = replace(plan, exclude_rows_NxM=None, exclude_items_NxM=None,
-                       exclude_bits_NxBxW=_pairs_to_bits(ex_rows, ex_cols, batch, words),
-                       target_bits_NxBxW=_pairs_to_bits(tg_rows, tg_cols, batch, words))
+        plan = _as_bitmap_plan(plan, words)
     if candidates is None:
         return plan
     per_user = candidates.items_UxC.shape[1]
@@ -272,6 +270,7 @@ def pad_plans(plans: Sequence[EvalPlan]) -> list[EvalPlan]:
     n = max(p.users_NxB.shape[0] for p in plans)
     t = max(p.target_rows_NxT.shape[1] for p in plans)
     c = max((p.include_rows_NxC.shape[1] for p in plans if p.sampled), default=0)
+    m = max((p.exclude_rows_NxM.shape[1] for p in plans if not p.bitmaps), default=0)
 
     def grow(a: np.ndarray, shape: tuple[int, ...], fill: Any) -> np.ndarray:
         out = np.full(shape, fill, dtype=a.dtype)
@@ -293,7 +292,6 @@ def pad_plans(plans: Sequence[EvalPlan]) -> list[EvalPlan]:
             q = replace(q, exclude_bits_NxBxW=grow(p.exclude_bits_NxBxW, (n, b, *p.exclude_bits_NxBxW.shape[2:]), 0),
                         target_bits_NxBxW=grow(p.target_bits_NxBxW, (n, b, *p.target_bits_NxBxW.shape[2:]), 0))
         else:
-            m = max(p.exclude_rows_NxM.shape[1] for p in plans)
             q = replace(q, exclude_rows_NxM=grow(p.exclude_rows_NxM, (n, m), b),
                         exclude_items_NxM=grow(p.exclude_items_NxM, (n, m), 0))
         if p.sampled:

@@ -47,6 +47,7 @@ import numpy as np
 from flax import nnx
 
 from recbench.data.interactions import Interactions
+from recbench.device_arrays import device_array
 from recbench.errors import ConfigError
 
 
@@ -79,8 +80,7 @@ class RatingPlan:
     valid_NxB: np.ndarray
 
     def device_arrays(self) -> tuple[jax.Array, ...]:
-        arrays = (self.users_NxB, self.items_NxB, self.ratings_NxB, self.valid_NxB)
-        return tuple(jnp.asarray(a, jax.dtypes.canonicalize_dtype(a.dtype)) for a in arrays)  # no staging jit
+        return tuple(device_array(a) for a in (self.users_NxB, self.items_NxB, self.ratings_NxB, self.valid_NxB))
 
 
 def n_batch_rows(plan: RatingPlan) -> int:

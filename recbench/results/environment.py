@@ -43,13 +43,17 @@ def source_fingerprint(root: Path = PACKAGE_DIR) -> str:
 
 
 def git_revision(root: Path = PACKAGE_DIR) -> dict[str, Any] | None:
-    """``{"commit", "dirty"}`` when ``root`` is inside a git work tree (a checkout, an editable
-    install), else None. ``dirty``: tracked files under ``root`` differ from the commit."""
+    """``{"commit", "dirty"}`` when ``root``'s files are tracked by a git work tree (a checkout, an
+    editable install), else None: a copy installed somewhere inside *another* repository (a
+    ``.venv`` in a project) is not that repository's code. ``dirty``: tracked files under ``root``
+    differ from the commit."""
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10,
                               check=True).stdout.strip()
 
     try:
+        if not git("ls-files", "--", "."):
+            return None
         commit = git("rev-parse", "HEAD")
         dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "."))
     except (OSError, subprocess.SubprocessError):

@@ -48,8 +48,7 @@ def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int,
         bitmap, sorted_items = pack_bits(user_idx, item_idx, n_users, n_items), np.zeros(0, np.int32)
     else:
         bitmap, sorted_items = np.zeros((0, 0), np.uint32), item_idx[np.lexsort((item_idx, user_idx))]
-    # every dtype explicit: jax 0.10's jnp.asarray without one compiles a staging function for each new
-    # shape (~13 ms each, most of a small data set's one-off training setup)
+    # every dtype explicit, see recbench.device_arrays.device_array
     data = DeviceInteractions(
         users_N=jnp.asarray(user_idx, jnp.int32),
         items_N=jnp.asarray(item_idx, jnp.int32),
