@@ -414,7 +414,7 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
 
     # -- host-side CSR build, timed on its own (it is part of train()'s Python overhead) -----------
     start = time.perf_counter()
-    d_data, depth = to_device(tr.user_idx, tr.item_idx, tr.n_users)
+    d_data, depth = to_device(tr.user_idx, tr.item_idx, tr.n_users, tr.n_items)
     jax.block_until_ready(d_data)
     f["to_device_seconds"] = time.perf_counter() - start
 

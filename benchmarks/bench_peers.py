@@ -30,7 +30,7 @@ Python overhead: while recbench's ``train()`` runs, ``recbench.train.loop.make_e
 that every call of the compiled epoch is timed (with ``block_until_ready``). Then
 
 * per-epoch loop overhead = (``train_seconds`` - time inside compiled calls) / epochs, as a share
-  of an epoch (time inside the compiled call);
+  of an epoch (the mean time inside the compiled call of the measured epochs, the warm-up's left out);
 * one-off setup = wall of ``train()`` - compile - ``train_seconds`` (the family plan, i.e. the
   host-side CSR build, ``nnx.split``, optimizer init, final merge), in epochs;
 * all-in = (wall - compile - time inside compiled calls) / epochs, as a share of an epoch: the
@@ -72,7 +72,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -199,21 +199,33 @@ def timed_compiled_epochs() -> Iterator[dict[str, Any]]:
         loop.make_epoch = real
 
 
-def after_warm_up(res: Any, clock: dict[str, Any]) -> tuple[float, float]:
-    """Steady-state examples/s of a ``train()`` run, its first epoch excluded as warm-up (as RecBole's is):
-    ``(median epoch, mean)``.
+class SteadyState(NamedTuple):
+    """A ``train()`` run after its warm-up epoch: examples/s (median epoch, mean), the mean seconds of
+    a measured epoch's compiled call, and the loop's mean seconds outside compiled calls per epoch."""
+
+    median_rate: float
+    mean_rate: float
+    epoch_s: float
+    loop_overhead_s: float
+
+
+def after_warm_up(res: Any, clock: dict[str, Any]) -> SteadyState:
+    """A ``train()`` run's steady state, its first epoch excluded as warm-up (as RecBole's is).
 
     The first call of a compiled epoch in a process pays the first touch of its freshly allocated
     buffers (~25 ms of a ~15 ms ML-100K epoch here); RecBole's first epoch is excluded for its
     warm-up, so recbench's is too, and both train ``1 + epochs`` epochs. The compared figure is the
     median over the measured epochs of an epoch's examples over its seconds, for both (a 16 ms
     epoch is easily hit by a passing stall of the shared machine; a mean over 0.2 s is not robust);
-    an epoch's seconds are its compiled call plus the loop's mean per-epoch overhead.
+    an epoch's seconds are its compiled call plus the loop's mean per-epoch overhead. Overhead
+    shares are taken against the measured epochs' mean compiled seconds, not the warm-up's.
     """
     per_epoch = res.examples / res.epochs
+    measured = clock["per_call"][1:]
     loop_overhead = (res.train_seconds - sum(clock["per_call"])) / res.epochs
-    median = statistics.median(per_epoch / (s + loop_overhead) for s in clock["per_call"][1:])
-    return median, per_epoch * (res.epochs - 1) / (res.train_seconds - clock["per_call"][0])
+    median = statistics.median(per_epoch / (s + loop_overhead) for s in measured)
+    mean = per_epoch * len(measured) / (res.train_seconds - clock["per_call"][0])
+    return SteadyState(median, mean, statistics.fmean(measured), loop_overhead)
 
 
 # -- RecBole -------------------------------------------------------------------------------------
@@ -286,10 +298,10 @@ def bench_dataset(name: str, plan: Plan, args: argparse.Namespace, recbole_pytho
         start = time.perf_counter()
         res = train(model, "pairwise", split, cfg, seed)
         wall = time.perf_counter() - start
-    steady, steady_mean = after_warm_up(res, clock)
+    steady_state = after_warm_up(res, clock)
+    steady, steady_mean = steady_state.median_rate, steady_state.mean_rate
     inside = clock["seconds"]
-    epoch_s = inside / res.epochs
-    loop_overhead = (res.train_seconds - inside) / res.epochs
+    epoch_s, loop_overhead = steady_state.epoch_s, steady_state.loop_overhead_s
     setup = wall - res.compile_seconds - res.train_seconds
     all_in = (wall - res.compile_seconds - inside) / res.epochs
     f["recbench_train"] = {
@@ -304,7 +316,8 @@ def bench_dataset(name: str, plan: Plan, args: argparse.Namespace, recbole_pytho
     }
     log(f"recbench train: compile {res.compile_seconds:.2f} s; {res.epochs} epochs in {res.train_seconds:.2f} s; "
         f"after the warm-up epoch ({clock['per_call'][0]:.3f} s) {fmt(steady)} examples/s (median epoch; mean "
-        f"{fmt(steady_mean)}; {fmt(res.examples_per_second)} with the warm-up); inside compiled calls {epoch_s:.3f} s/epoch; "
+        f"{fmt(steady_mean)}; {fmt(res.examples_per_second)} with the warm-up); "
+        f"a measured epoch's compiled call {epoch_s:.3f} s; "
         f"loop overhead {loop_overhead * 1e3:.2f} ms/epoch ({loop_overhead / epoch_s:.2%}); one-off setup "
         f"{setup:.2f} s ({setup / epoch_s:.2f} epochs); all-in {all_in / epoch_s:.2%} of an epoch; "
         f"loss {res.losses[0]:.4f} -> {res.losses[-1]:.4f}" + load1())
@@ -317,7 +330,7 @@ def bench_dataset(name: str, plan: Plan, args: argparse.Namespace, recbole_pytho
                           learning_rate=args.sgd_batch_lr, sparse_optimizer="sgd")
     with timed_compiled_epochs() as sgd_clock:
         sgd_res = train(sgd_model, "pairwise", split, sgd_cfg, seed)
-    sgd_steady, sgd_mean = after_warm_up(sgd_res, sgd_clock)
+    sgd_steady, sgd_mean = after_warm_up(sgd_res, sgd_clock)[:2]
     f["recbench_train_sgd"] = {"compile_s": sgd_res.compile_seconds, "train_s": sgd_res.train_seconds,
                                "epochs": sgd_res.epochs, "examples_per_s": sgd_steady, "examples_per_s_mean": sgd_mean,
                                "examples_per_s_with_warm_up": sgd_res.examples_per_second,

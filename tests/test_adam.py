@@ -91,7 +91,7 @@ def test_run_configuration_adam_is_this_adam_and_minimises() -> None:
     first, _ = tx.update(g, tx.init(jnp.zeros(3)), jnp.zeros(3))
     expected, _ = optax.adam(0.05).update(g, optax.adam(0.05).init(jnp.zeros(3)), jnp.zeros(3))
     np.testing.assert_allclose(np.asarray(first), np.asarray(expected), rtol=1e-6)  # about -0.05 * sign(g)
-    assert _elementwise_divisions(tx) == 1 and _elementwise_divisions(optax.adam(0.05)) == 3
+    assert _elementwise_divisions(tx) == 1 < _elementwise_divisions(optax.adam(0.05))
 
 
 def _elementwise_divisions(tx: optax.GradientTransformation) -> int:

@@ -196,11 +196,13 @@ def test_archive_with_one_wrong_pin_is_discarded(tmp_path: Path, wrong: str) -> 
     assert _leftovers(cache) == []  # neither the archive nor anything extracted stays
 
 
-def test_two_different_sha256_pins_are_refused(tmp_path: Path) -> None:
+def test_two_different_sha256_pins_are_refused_when_the_source_is_declared(tmp_path: Path) -> None:
     archive, payload = _published_zip(tmp_path)
-    source = ArchiveSource(url=archive.as_uri(), digest=hashlib.sha256(payload).hexdigest(), sha256="0" * 64)
+    digest = hashlib.sha256(payload).hexdigest()
     with pytest.raises(ValueError, match="two different sha256 pins"):
-        fetch_archive("ml-20m", source, tmp_path / "cache")
+        ArchiveSource(url=archive.as_uri(), digest=digest, sha256="0" * 64)
+    same = ArchiveSource(url=archive.as_uri(), digest=digest, sha256=digest.upper())
+    assert same.pinned_digests == {"sha256": digest}
 
 
 def test_movielens_loader_discards_a_zip_whose_md5_matches_but_sha256_not(

@@ -42,8 +42,9 @@ def _norms_after(data: Interactions, l2: float, epochs: int) -> float:
     rng = np.random.default_rng(1)
     users0 = jnp.asarray(rng.normal(0, 0.01, (data.n_users, 4)), jnp.float32)
     items0 = jnp.asarray(rng.normal(0, 0.01, (data.n_items, 4)), jnp.float32)
-    _, items = alternate(users0, items0, jnp.asarray(padded_histories(data.user_idx, data.item_idx, 40, 60)),
-                         jnp.asarray(padded_histories(data.item_idx, data.user_idx, 60, 40)),
+    user_hist = padded_histories(data.user_idx, data.item_idx, data.n_users, data.n_items)
+    _, items = alternate(users0, items0, jnp.asarray(user_hist),
+                         jnp.asarray(padded_histories(data.item_idx, data.user_idx, data.n_items, data.n_users)),
                          jnp.asarray(data.user_counts(), jnp.float32), jnp.asarray(data.item_counts(), jnp.float32),
                          epochs=epochs, unobserved_weight=0.1, l2=l2, l2_exponent=1.0, user_chunk=16, item_chunk=16)
     return float(jnp.linalg.norm(items))

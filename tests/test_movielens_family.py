@@ -65,9 +65,3 @@ def test_ml10m_double_colon_and_missing_file_message(tmp_path: Path) -> None:
     (folder / "movies.dat").write_text("122::Boomerang (1992)::Comedy|Romance\n185::Net, The (1995)::Action|Crime|Thriller\n")
     data = load_movielens(RELEASES["ml-10m"], dataset_context(data_dir=tmp_path))
     assert len(data) == 2 and data.item_features["genres"].sum() == 5
-
-
-def test_every_release_downloads_only_against_grouplens_md5() -> None:
-    """ml-32m is downloadable now that its md5 (and sha256) are pinned; every release keeps GroupLens's md5."""
-    assert all(RELEASES[n].source.algorithm == "md5" for n in ("ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m"))
-    assert RELEASES["ml-32m"].source.digest == "d472be332d4daa821edc399621853b57"

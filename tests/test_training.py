@@ -63,8 +63,8 @@ def test_training_is_deterministic_for_a_seed(split) -> None:
 
 @pytest.mark.parametrize("with_bitmap", [True, False])
 def test_negatives_avoid_training_items(split, with_bitmap) -> None:
-    n_items = split.train.n_items if with_bitmap else None
-    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users, n_items)
+    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users, split.train.n_items,
+                            bitmap_max_bits=2**31 if with_bitmap else 0)
     assert (data.bitmap_UxW.size > 0) == with_bitmap
     users = jax.numpy.asarray(split.train.user_idx)
     assert bool(is_positive(data, users, jax.numpy.asarray(split.train.item_idx), depth).all())
@@ -89,7 +89,7 @@ def test_membership_bitmap_matches_a_set_reference_at_word_edges() -> None:
     expected[users, items] = 1
     assert np.array_equal(bits, expected)
     data, depth = to_device(users, items, n_users, n_items)
-    csr_data, _ = to_device(users, items, n_users)
+    csr_data, _ = to_device(users, items, n_users, n_items, bitmap_max_bits=0)
     assert data.bitmap_UxW.size and not csr_data.bitmap_UxW.size
     all_u, all_i = (a.ravel().astype(np.int32) for a in np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij"))
     via_bitmap = np.asarray(is_positive(data, jax.numpy.asarray(all_u), jax.numpy.asarray(all_i), depth))
@@ -134,7 +134,8 @@ def test_random_bits32_is_jax_random_bits_bit_for_bit() -> None:
 
 
 def test_exclude_positives_redraws_only_training_items(split) -> None:
-    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users)
+    data, depth = to_device(split.train.user_idx, split.train.item_idx, split.train.n_users, split.train.n_items,
+                            bitmap_max_bits=0)  # the binary search; the bitmap path is tested above
     users = split.train.user_idx[:500]
     positives = split.train.item_idx[:500]  # every first draw is a training item of its user
     train_pairs = set(zip(split.train.user_idx.tolist(), split.train.item_idx.tolist(), strict=True))

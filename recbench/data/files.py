@@ -66,13 +66,15 @@ class ArchiveSource:
     sha256: str | None = None
     size: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.algorithm == "sha256" and self.sha256 is not None and self.sha256.lower() != self.digest.lower():
+            raise ValueError(f"{self.url}: two different sha256 pins")  # a catalogue bug: fails on import
+
     @property
     def pinned_digests(self) -> dict[str, str]:
         """algorithm -> expected hex digest, the publisher's own first."""
         pins = {self.algorithm: self.digest.lower()}
         if self.sha256 is not None:
-            if self.algorithm == "sha256" and self.sha256.lower() != pins["sha256"]:
-                raise ValueError(f"{self.url}: two different sha256 pins")
             pins.setdefault("sha256", self.sha256.lower())
         return pins
 

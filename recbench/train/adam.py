@@ -21,6 +21,15 @@ import jax.numpy as jnp
 import optax
 
 
+def bias_corrected_step(m: jax.Array, v: jax.Array, t: jax.Array, b1: float, b2: float, eps: float) -> jax.Array:
+    """``m_hat / (sqrt(v_hat) + eps)`` at 1-based step ``t``, the bias corrections as two scalars
+    (one division per element). Shared by dense Adam here and the row-wise lazy Adam."""
+    t = t.astype(jnp.float32)
+    step = (1.0 / (1.0 - b1**t)).astype(m.dtype)
+    root = jax.lax.rsqrt(1.0 - b2**t).astype(v.dtype)
+    return (step * m) / (jnp.sqrt(v) * root + eps)
+
+
 def scale_by_adam_one_division(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> optax.GradientTransformation:
     """``optax.scale_by_adam(b1, b2, eps)`` (``eps_root`` 0, no Nesterov) with one division per element."""
     base = optax.scale_by_adam(b1, b2, eps)
@@ -30,10 +39,7 @@ def scale_by_adam_one_division(b1: float = 0.9, b2: float = 0.999, eps: float = 
         mu = optax.tree.update_moment(updates, state.mu, b1, 1)
         nu = optax.tree.update_moment_per_elem_norm(updates, state.nu, b2, 2)
         count = optax.safe_increment(state.count)
-        t = count.astype(jnp.float32)
-        step = 1.0 / (1.0 - b1**t)  # the bias corrections, as scalars
-        root = jax.lax.rsqrt(1.0 - b2**t)
-        out = jax.tree.map(lambda m, v: (step.astype(m.dtype) * m) / (jnp.sqrt(v) * root.astype(v.dtype) + eps), mu, nu)
+        out = jax.tree.map(lambda m, v: bias_corrected_step(m, v, count, b1, b2, eps), mu, nu)
         return out, optax.ScaleByAdamState(count=count, mu=mu, nu=nu)
 
     return optax.GradientTransformation(base.init, update)

@@ -119,7 +119,8 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
     key = jax.random.key(seed)
     outcome = TrainOutcome(model=model)
     mesh, out_shardings, unpad = None, None, (lambda params: params)
-    start = time.perf_counter()  # compile time includes the optimizer state's (jitted) initialisation
+    # compile time includes the optimizer state's (jitted) initialisation and, on a mesh, placing the data
+    start = time.perf_counter()
     if cfg.devices > 1 or cfg.shard_tables:
         mesh = make_mesh(cfg.devices)
         placed = distribute(mesh, params, rest, data, updater.init, cfg.shard_tables)

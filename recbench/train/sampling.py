@@ -32,19 +32,19 @@ class DeviceInteractions(NamedTuple):
     bitmap_UxW: jax.Array
 
 
-def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int,
-              n_items: int | None = None) -> tuple[DeviceInteractions, int]:
+def to_device(user_idx: np.ndarray, item_idx: np.ndarray, n_users: int, n_items: int,
+              bitmap_max_bits: int = BITMAP_MAX_BITS) -> tuple[DeviceInteractions, int]:
     """Put training pairs on the device; returns them and the binary-search depth they need.
 
-    With ``n_items`` and a catalogue of at most :data:`BITMAP_MAX_BITS` (user, item) pairs,
-    membership tests read one bitmap word (one gather) instead of binary-searching the user's items
-    (``depth`` dependent gathers, ~40% of a row-wise MF-BPR step on ML-1M); the CSR is then not
-    built (``sorted_items_N`` is empty).
+    For a catalogue of at most ``bitmap_max_bits`` (user, item) pairs, membership tests read one
+    bitmap word (one gather) instead of binary-searching the user's items (``depth`` dependent
+    gathers, ~40% of a row-wise MF-BPR step on ML-1M); the users' sorted items are then not built
+    (``sorted_items_N`` is empty). ``bitmap_max_bits=0`` forces the binary search.
     """
     counts = np.bincount(user_idx, minlength=n_users)
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     depth = int(np.ceil(np.log2(max(int(counts.max(initial=0)), 1) + 1))) + 1
-    if n_items is not None and n_users * n_items <= BITMAP_MAX_BITS:
+    if n_users * n_items <= bitmap_max_bits:
         bitmap, sorted_items = pack_bits(user_idx, item_idx, n_users, n_items), np.zeros(0, np.int32)
     else:
         bitmap, sorted_items = np.zeros((0, 0), np.uint32), item_idx[np.lexsort((item_idx, user_idx))]

@@ -58,6 +58,7 @@ import optax
 from flax import nnx
 
 from recbench.errors import ConfigError
+from recbench.train.adam import bias_corrected_step
 from recbench.train.config import TrainConfig, learning_rate_schedule, make_optimizer
 
 
@@ -155,8 +156,7 @@ def row_lazy_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> RowO
         moments_K = _take(moments, rows_K)
         m_K = b1 * moments_K[:, 0] + (1 - b1) * grads_K
         v_K = b2 * moments_K[:, 1] + (1 - b2) * grads_K * grads_K
-        t = t.astype(table.dtype)
-        step_K = (m_K / (1 - b1**t)) / (jnp.sqrt(v_K / (1 - b2**t)) + eps)
+        step_K = bias_corrected_step(m_K, v_K, t, b1, b2, eps)
         table = table.at[rows_K].add(-lr * step_K, mode="drop", unique_indices=True)
         return table, (_put(moments, rows_K, jnp.stack([m_K, v_K], axis=1)),)
 

@@ -12,6 +12,7 @@ from flax import nnx
 from recbench.builtin.models.neighbourhood import Fitted
 from recbench.data.interactions import Interactions
 from recbench.data.split import rank_within_user
+from recbench.device_arrays import device_array
 from recbench.errors import ConfigError
 
 #: Largest padded gather (rows x history width x dim floats) one solve chunk may hold: 64 MiB of float32.
@@ -112,7 +113,7 @@ def collapse_l2(train: Interactions, unobserved_weight: float, l2_exponent: floa
     item_base = train.item_counts().astype(np.float64) + unobserved_weight * train.n_users
     user_scale = np.where(user_base > 0, np.maximum(user_base, 1e-300) ** (-l2_exponent / 2), 0.0)
     item_scale = np.where(item_base > 0, np.maximum(item_base, 1e-300) ** (-l2_exponent / 2), 0.0)
-    return float(_top_singular_value(jnp.asarray(train.user_idx), jnp.asarray(train.item_idx),
+    return float(_top_singular_value(device_array(train.user_idx), device_array(train.item_idx),
                                      jnp.asarray(user_scale, jnp.float32), jnp.asarray(item_scale, jnp.float32),
                                      n_users=train.n_users, n_items=train.n_items, iterations=iterations))
 
@@ -193,7 +194,7 @@ class IALS(nnx.Module):
         user_chunk = int(max(1, min(n_users, CHUNK_FLOATS // (user_hist.shape[1] * dim))))
         item_chunk = int(max(1, min(n_items, CHUNK_FLOATS // (item_hist.shape[1] * dim))))
         users, items = alternate(
-            self.user_factors[...], self.item_factors[...], jnp.asarray(user_hist), jnp.asarray(item_hist),
+            self.user_factors[...], self.item_factors[...], device_array(user_hist), device_array(item_hist),
             jnp.asarray(train.user_counts(), jnp.float32), jnp.asarray(train.item_counts(), jnp.float32),
             epochs=self.epochs, unobserved_weight=self.unobserved_weight, l2=self.l2,
             l2_exponent=self.l2_exponent, user_chunk=user_chunk, item_chunk=item_chunk)
