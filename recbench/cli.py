@@ -121,7 +121,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from recbench.results.publish import PAGE_FILE, publish
 
         for config in args.configs:
-            path = publish(load_sweep(config))
+            path = publish(load_sweep(config), host=host)
             print(f"wrote {path} and {path.with_name(PAGE_FILE)}")
         return EXIT_OK
     if command == "merge":
@@ -136,7 +136,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(compare_models([Path(r) for r in args.results], args.models, args.metrics))
         return EXIT_OK
     if command == "leaderboard":
-        return _leaderboard(args)
+        return _leaderboard(host, args)
     code = _run(host, args if args.command else _parser().parse_args(["run"]))
     return max(code, _report_load_failures(host))
 
@@ -182,14 +182,14 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     runner = Runner(host, sweep, data_dir=args.data_dir, rerun=args.rerun, verbose=args.verbose,
                     shard=_parse_shard(args.shard))
     outcome = runner.run()
-    keys = {runner.run_key(d, m, s) for d in sweep.datasets for m in sweep.models for s in sweep.seeds}
+    keys = set(runner.leaderboard_rows.by_run_key)  # every run of the sweep
     records = [r for r in runner.store.records() if r.run_key in keys]
     table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key),
-                   published=sweep.published)
+                   published=sweep.published, rows=runner.leaderboard_rows)
     if table:
         from recbench.results.publish import publish
 
-        path = publish(sweep, keys if not args.config else None)
+        path = publish(sweep, keys if not args.config else None, host)
         print(table)
         print(f"records: {Path(sweep.out) / 'records'}  table: {path}")
     if outcome.skipped:
@@ -218,8 +218,9 @@ def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
         print(f"split.{key}: {value}")
 
 
-def _leaderboard(args: argparse.Namespace) -> int:
+def _leaderboard(host: PluginHost, args: argparse.Namespace) -> int:
     from recbench.results.leaderboard import boards, render_boards
+    from recbench.results.rows import RowNames
     from recbench.results.store import ResultStore
 
     stores = {}
@@ -231,15 +232,16 @@ def _leaderboard(args: argparse.Namespace) -> int:
         raise RecbenchError(f"no run records under {', '.join(args.results)}", hint="point at a directory holding records/")
     records = [record for _, record in stores.values()]
     chosen = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-    published, models, title = (), (), "recbench leaderboard"
+    published, rows, title = (), RowNames(), "recbench leaderboard"
     if args.config:
         from recbench.config import load_sweep
+        from recbench.run_keys import row_names
 
         sweep = load_sweep(args.config)
         chosen = chosen or list(sweep.metrics)
-        published, models, title = sweep.published, sweep.models, f"recbench leaderboard: {sweep.name}"
+        published, rows, title = sweep.published, row_names(host, sweep), f"recbench leaderboard: {sweep.name}"
     groups = boards(records, chosen, per_user=lambda r: stores[r.run_key][0].load_per_user(r.run_key),
-                    published=published, models=models)
+                    published=published, rows=rows)
     if args.plot:
         from recbench.results.pareto import write_plot
 

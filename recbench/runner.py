@@ -21,7 +21,9 @@ from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError
 from recbench.evaluate.metric_names import parse_metric
 from recbench.manager import PluginHost
 from recbench.results.record import RunRecord, stable_hash
+from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
+from recbench.run_keys import row_names, run_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class Runner:
         self.shard = shard
         self.metric_refs = [parse_metric(m) for m in sweep.metrics]
         self._validate_names()
+        # the leaderboard row of each run; two entries with the same runs fail here, before any run
+        self.leaderboard_rows: RowNames = row_names(host, sweep, strict=True)
         self._environment: dict[str, Any] | None = None
         self.splits_made: dict[tuple[str, int], Split] = {}
         self.preprocessing: dict[str, list[dict[str, Any]]] = {}
@@ -144,19 +148,8 @@ class Runner:
         return int(run_key, 16) % count == index
 
     def run_key(self, choice: DatasetChoice, model: ModelChoice, seed: int) -> str:
-        """Hash of what defines a run: the dataset choice, protocol, model with its *effective* config
-        and training settings (defaults merged, so changing a default is a new run), seed, metrics."""
-        spec = self.host.dataset(choice.name).spec
-        protocol = choice.protocol or spec.default_protocol
-        model_spec = self.host.model(model.name).spec
-        return stable_hash({
-            "dataset": [spec.version, choice.key()],
-            "protocol": [protocol, self.host.splitter(protocol).spec.version],
-            "model": [model.name, model_spec.version, {**model_spec.default_config, **model.config},
-                      {**model_spec.default_training, **self.sweep.training, **model.training}],
-            "seed": seed,
-            "metrics": list(self.sweep.metrics),
-        })
+        """The run's key (:func:`recbench.run_keys.run_key`): what defines it, never its label."""
+        return run_key(self.host, self.sweep, choice, model, seed)
 
     # -- steps ---------------------------------------------------------------------------------
     def _load(self, choice: DatasetChoice) -> Interactions:

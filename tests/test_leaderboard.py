@@ -251,12 +251,32 @@ def _configured(model: str, seed: int, ndcg: float, config: dict) -> RunRecord:
                                       "config_hash": json.dumps(effective, sort_keys=True)})
 
 
+def _entry_run(runner: Runner, entry_index: int, seed: int, ndcg: float) -> RunRecord:
+    """The record the runner would write for the sweep's ``[[models]]`` entry ``entry_index`` and ``seed``:
+    its run key, and its effective config and training settings (the plugin's defaults merged in, as
+    :meth:`Runner._run_one` records them; written out here, not taken from the code under test)."""
+    entry, (dataset,) = runner.sweep.models[entry_index], runner.sweep.datasets
+    spec = runner.host.model(entry.name).spec
+    config = {**spec.default_config, **entry.config}
+    training = {**spec.default_training, **runner.sweep.training, **entry.training}
+    return dataclasses.replace(_record(entry.name, seed, ndcg), run_key=runner.run_key(dataset, entry, seed),
+                               model={"name": entry.name, "config": config, "training": training,
+                                      "config_hash": json.dumps(config, sort_keys=True)})
+
+
+def _runner(tmp_path: Path, models: list) -> Runner:
+    sweep = sweep_from_mapping({"name": "t", "seeds": [0, 1], "metrics": ["ndcg@10"], "datasets": ["synthetic"],
+                                "models": models, "out": str(tmp_path / "board")})
+    return Runner(PluginHost(autoload=False), sweep, progress=None)
+
+
 def test_a_labelled_entry_gets_its_own_row_and_keeps_run_keys(tmp_path: Path) -> None:
     from recbench.results.leaderboard import comparisons
 
     entries = [{"name": "mf_bpr"}, {"name": "mf_bpr", "label": "MF-BPR (wide)", "config": {"dim": 128}}]
     sweep = sweep_from_mapping({"name": "t", "metrics": ["ndcg@10"], "datasets": ["synthetic"], "models": entries,
-                                "published": [_figure(ours="mf-bpr (wide)", metrics={"ndcg@10": 0.5}, note="n")]})
+                                "published": [_figure(ours="mf-bpr (wide)", metrics={"ndcg@10": 0.5}, note="n")],
+                                "seeds": [0, 1], "out": str(tmp_path / "board")})
     plain, wide = sweep.models
     assert plain.label is None and wide.label == "mf-bpr (wide)" and sweep.published[0].ours == "mf-bpr (wide)"
     runner = Runner(PluginHost(autoload=False), sweep, progress=None)
@@ -264,9 +284,9 @@ def test_a_labelled_entry_gets_its_own_row_and_keeps_run_keys(tmp_path: Path) ->
     unlabelled = dataclasses.replace(wide, label=None)
     assert runner.run_key(dataset, wide, 0) == runner.run_key(dataset, unlabelled, 0)  # a label is not part of a key
     assert runner.run_key(dataset, wide, 0) != runner.run_key(dataset, plain, 0)
-    records = [_configured("mf_bpr", s, v, {}) for s, v in ((0, 0.30), (1, 0.32))]
-    records += [_configured("mf_bpr", s, v, {"dim": 128}) for s, v in ((0, 0.40), (1, 0.44))]
-    (board,) = boards(records, ["ndcg@10"], published=sweep.published, models=sweep.models)
+    records = [_entry_run(runner, 0, s, v) for s, v in ((0, 0.30), (1, 0.32))]
+    records += [_entry_run(runner, 1, s, v) for s, v in ((0, 0.40), (1, 0.44))]
+    (board,) = boards(records, ["ndcg@10"], published=sweep.published, rows=runner.leaderboard_rows)
     table = board.table.set_index("model")
     assert list(board.table["model"]) == ["mf-bpr (wide)", "mf_bpr"] and set(table["trials"]) == {1}
     assert table.loc["mf-bpr (wide)", "ndcg@10"] == pytest.approx(0.42) and table.loc["mf_bpr", "ndcg@10"] == pytest.approx(0.31)
@@ -276,19 +296,83 @@ def test_a_labelled_entry_gets_its_own_row_and_keeps_run_keys(tmp_path: Path) ->
     assert list(merged.table["model"]) == ["mf_bpr"] and merged.table.loc[0, "trials"] == 2
 
 
-def test_the_most_specific_entry_decides_and_equal_matches_are_an_error() -> None:
+def test_a_run_matching_two_labelled_entries_by_settings_is_placed_by_its_run_key(tmp_path: Path) -> None:
+    """dim 8 is neumf's default, so a run of entry b also has dim 8: its settings match a and b equally
+    (which used to raise after the sweep had run); its run key says it is b's."""
+    from recbench.results.publish import leaderboard_boards, leaderboard_markdown
+    from recbench.results.rows import row_by_settings
+    from recbench.results.store import ResultStore
+
+    runner = _runner(tmp_path, [{"name": "neumf", "config": {"dim": 8}, "label": "a"},
+                                {"name": "neumf", "config": {"pretrain": True}, "label": "b"}])
+    assert runner.host.model("neumf").spec.default_config["dim"] == 8
+    records = [_entry_run(runner, 0, 0, 0.30), _entry_run(runner, 0, 1, 0.32),
+               _entry_run(runner, 1, 0, 0.20), _entry_run(runner, 1, 1, 0.24)]
+    assert row_by_settings(records[2], runner.sweep.models) is None  # the settings alone cannot tell
+    (board,) = boards(records, ["ndcg@10"], rows=runner.leaderboard_rows)
+    table = board.table.set_index("model")
+    assert list(board.table["model"]) == ["a", "b"] and list(table["n"]) == [2, 2] and set(table["trials"]) == {1}
+    assert table.loc["a", "ndcg@10"] == pytest.approx(0.31) and table.loc["b", "ndcg@10"] == pytest.approx(0.22)
+    # the same through the published leaderboard, which computes the run keys from the configuration
+    for record in records:
+        runner.store.write(record)
+    (published,) = leaderboard_boards(runner.sweep, host=PluginHost(autoload=False))
+    assert published.table[["model", "n"]].values.tolist() == [["a", 2], ["b", 2]]
+    markdown = leaderboard_markdown(runner.sweep, host=runner.host)
+    assert "| 1      | a " in markdown and "| 2      | b " in markdown and "| neumf" not in markdown
+    assert len(list(ResultStore(tmp_path / "board").records())) == 4
+    # a record of neither entry (say, of an older configuration) that matches both: the model's name
+    stray = dataclasses.replace(records[2], run_key="not-of-this-sweep")
+    assert runner.leaderboard_rows.row(stray) == "neumf"
+
+
+def test_each_entry_runs_land_in_their_own_row_where_settings_would_mislead(tmp_path: Path) -> None:
+    """A run of "wide" (dim 16) also has the defaults "defaults" spells out, and "defaults" has more
+    settings: by settings it would be put in the "defaults" row; by its run key it is "wide"'s."""
+    from recbench.results.rows import row_by_settings
+
+    runner = _runner(tmp_path, [{"name": "neumf", "config": {"dim": 16}, "label": "wide"},
+                                {"name": "neumf", "config": {"l2": 0.0, "negatives": 4}, "label": "defaults"},
+                                {"name": "neumf", "config": {"pretrain": True}, "label": "pre"},
+                                {"name": "pop"}])
+    values = {0: (0.10, 0.12), 1: (0.20, 0.22), 2: (0.30, 0.32), 3: (0.05, 0.07)}
+    records = [_entry_run(runner, i, seed, v[seed]) for i, v in values.items() for seed in (0, 1)]
+    assert row_by_settings(records[0], runner.sweep.models) == "defaults"  # the guess would be wrong
+    (board,) = boards(records, ["ndcg@10"], rows=runner.leaderboard_rows)
+    table = board.table.set_index("model")
+    assert list(board.table["model"]) == ["pre", "defaults", "wide", "pop"]
+    for name, (first, second) in zip(["wide", "defaults", "pre", "pop"], values.values(), strict=True):
+        assert table.loc[name, "n"] == 2 and table.loc[name, "trials"] == 1
+        assert table.loc[name, "ndcg@10"] == pytest.approx((first + second) / 2)
+    assert set(runner.leaderboard_rows.by_run_key.values()) == {"wide", "defaults", "pre", "pop"}
+    assert len(runner.leaderboard_rows.by_run_key) == 4 * 2  # one key per entry and seed
+
+
+def test_two_entries_of_different_rows_with_the_same_runs_fail_before_the_sweep(tmp_path: Path) -> None:
     from recbench.errors import ConfigError
-    from recbench.results.leaderboard import row_name
+
+    with pytest.raises(ConfigError, match=r"entries of rows \['neumf', 'x'\] define the same runs of neumf") as info:
+        _runner(tmp_path, [{"name": "neumf"}, {"name": "neumf", "config": {"dim": 8}, "label": "x"}])
+    assert info.value.hint and "\n" not in str(info.value)
+    assert not (tmp_path / "board" / "records").exists() or not any((tmp_path / "board" / "records").iterdir())
+    _runner(tmp_path, [{"name": "neumf"}, {"name": "neumf", "config": {"dim": 8}}])  # one row: only a duplicate
+
+
+def test_records_no_entry_produced_fall_back_to_settings_then_the_model_name() -> None:
+    from recbench.results.rows import RowNames
 
     models = sweep_from_mapping({"datasets": ["synthetic"], "models": [
         {"name": "neumf", "label": "any neumf"}, {"name": "neumf", "config": {"dim": 8}},
         {"name": "neumf", "label": "pre-trained", "config": {"pretrain": True}}]}).models
-    assert row_name(_configured("neumf", 0, 0.1, {}), models) == "neumf"  # dim=8 is more specific than {}
-    assert row_name(_configured("neumf", 0, 0.1, {"dim": 16}), models) == "any neumf"
-    assert row_name(_configured("neumf", 0, 0.1, {"dim": 16, "pretrain": True}), models) == "pre-trained"
-    assert row_name(_configured("gmf", 0, 0.1, {}), models) == "gmf"
-    with pytest.raises(ConfigError, match=r"matches the \[\[models\]\] entries of rows \['neumf', 'pre-trained'\]"):
-        row_name(_configured("neumf", 0, 0.1, {"pretrain": True}), models)
+    old = _configured("neumf", 0, 0.1, {"dim": 16})
+    rows = RowNames({"k": "pre-trained", old.run_key + "x": "neumf"}, models)  # none of these records' keys
+    assert rows.row(_configured("neumf", 0, 0.1, {})) == "neumf"  # dim=8 is more specific than {}
+    assert rows.row(old) == "any neumf"
+    assert rows.row(_configured("neumf", 0, 0.1, {"dim": 16, "pretrain": True})) == "pre-trained"
+    assert rows.row(_configured("gmf", 0, 0.1, {})) == "gmf"
+    assert rows.row(_configured("neumf", 0, 0.1, {"pretrain": True})) == "neumf"  # two rows match equally: no label
+    assert RowNames({old.run_key: "pre-trained"}, models).row(old) == "pre-trained"  # the run key decides first
+    assert RowNames().row(old) == "neumf"
 
 
 @pytest.mark.parametrize(("models", "message"), [

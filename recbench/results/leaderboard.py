@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from recbench.config import ModelChoice, PublishedFigure
-from recbench.errors import ConfigError, DataError
+from recbench.config import PublishedFigure
+from recbench.errors import DataError
 from recbench.results.record import RunRecord
+from recbench.results.rows import RowNames
 from recbench.results.significance import align, holm, paired_tests
 
 THROUGHPUT_COLUMNS = {
@@ -53,33 +54,11 @@ class Board:
         return list(dict.fromkeys(f.source for f in self.published))
 
 
-def row_name(record: RunRecord, models: Sequence[ModelChoice] = ()) -> str:
-    """The leaderboard row of a run: the label of the ``[[models]]`` entry it was run from, else its model name.
-
-    A record belongs to the entries of its model whose config and training settings it has (the
-    record holds the effective ones, defaults merged); the most specific entry (most settings) wins,
-    so ``neumf`` and ``neumf`` with ``config = { pretrain = true }`` get their own rows.
-
-    Raises:
-        ConfigError: two entries with different rows match the record equally specifically.
-    """
-    name = str(record.model.get("name"))
-    config, training = record.model.get("config", {}), record.model.get("training", {})
-    matches = [m for m in models if m.name == name
-               and all(k in config and config[k] == v for k, v in m.config.items())
-               and all(k in training and training[k] == v for k, v in m.training.items())]
-    if not matches:
-        return name
-    most = max(len(m.config) + len(m.training) for m in matches)
-    rows = sorted({m.label or m.name for m in matches if len(m.config) + len(m.training) == most})
-    if len(rows) > 1:
-        raise ConfigError(f"run {record.run_key} of {name} matches the [[models]] entries of rows {rows} equally",
-                          hint="give those entries settings that tell their runs apart")
-    return rows[0]
-
-
-def records_frame(records: Iterable[RunRecord], models: Sequence[ModelChoice] = ()) -> pd.DataFrame:
-    rows = []
+def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None) -> pd.DataFrame:
+    """One line per record: its comparability keys, row (:meth:`RowNames.row`; the model name without
+    ``rows``), seed, status, and ``v:``/``m:``/``t:`` validation, test and throughput columns."""
+    rows = rows if rows is not None else RowNames()
+    lines = []
     for r in records:
         evaluation = r.evaluation.get("protocol", "full_ranking") if r.status == "ok" else None
         candidates = r.split.get("candidates", {}).get("source", "") if isinstance(r.split.get("candidates"), dict) else ""
@@ -87,7 +66,7 @@ def records_frame(records: Iterable[RunRecord], models: Sequence[ModelChoice] = 
             "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
             "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
             "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
-            "candidates": candidates, "model": row_name(r, models), "seed": r.seed, "status": r.status,
+            "candidates": candidates, "model": rows.row(r), "seed": r.seed, "status": r.status,
             "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
             "evaluation": evaluation,
         }
@@ -95,19 +74,20 @@ def records_frame(records: Iterable[RunRecord], models: Sequence[ModelChoice] = 
         row.update({f"v:{k}": v for k, v in r.validation.items()})
         row.update({f"m:{k}": v for k, v in r.metrics.items()})
         row.update({f"t:{k}": r.throughput.get(k) for k in THROUGHPUT_COLUMNS})
-        rows.append(row)
-    return pd.DataFrame(rows)
+        lines.append(row)
+    return pd.DataFrame(lines)
 
 
 def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
            per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = (),
-           models: Sequence[ModelChoice] = ()) -> list[Board]:
+           rows: RowNames | None = None) -> list[Board]:
     """Aggregate records into comparable boards, ranked by the first metric, with significance.
 
     Each published figure joins the boards of its ``dataset`` (every board when it names none).
-    ``models`` (the sweep's entries) give labelled entries their own rows (:func:`row_name`).
+    ``rows`` (a sweep's :func:`recbench.run_keys.row_names`) give labelled ``[[models]]`` entries their
+    own rows; without it each record's row is its model name.
     """
-    frame = records_frame(records, models)
+    frame = records_frame(records, rows)
     if frame.empty:
         return []
     by_key = {r.run_key: r for r in records}
@@ -120,7 +100,7 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
         main = chosen[0] if chosen else None
         higher = _directions(records, group)
         seeds_expected = group.groupby("model")["seed"].nunique().max()
-        rows = []
+        table_rows = []
         for model, runs in group.groupby("model", sort=False):
             n_trials = runs["config_hash"].nunique()
             runs = _select_trials(runs, main, higher.get(main, True)) if n_trials > 1 else runs
@@ -140,8 +120,8 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
                 notes.insert(0, f"incomplete: {ok['seed'].nunique()}/{seeds_expected} seeds ok, not averaged")
             row["notes"] = "; ".join(notes)
             row["_keys"] = list(ok["run_key"])
-            rows.append(row)
-        table = pd.DataFrame(rows)
+            table_rows.append(row)
+        table = pd.DataFrame(table_rows)
         if main:
             table = table.sort_values(main, ascending=not higher.get(main, True), na_position="last",
                                       kind="stable").reset_index(drop=True)
@@ -405,12 +385,13 @@ def unexplained_differences(groups: Sequence[Board]) -> list[str]:
 
 def render(records: Sequence[RunRecord], metrics: Sequence[str] | None = None, fmt: str = "md",
            per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = (),
-           title: str = "recbench leaderboard", notes: str = "") -> str:
+           title: str = "recbench leaderboard", notes: str = "", rows: RowNames | None = None) -> str:
     """The leaderboard in ``fmt``: md, latex, html (tables) or csv, json (numeric data).
 
-    ``html`` is a self-contained page titled ``title``, with ``notes`` (plain text paragraphs) at its end.
+    ``html`` is a self-contained page titled ``title``, with ``notes`` (plain text paragraphs) at its end;
+    ``rows`` as in :func:`boards`.
     """
-    groups = boards(records, metrics, per_user, published)
+    groups = boards(records, metrics, per_user, published, rows)
     return render_boards(groups, fmt, title, notes)
 
 

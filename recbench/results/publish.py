@@ -15,6 +15,7 @@ from pathlib import Path
 from recbench.atomic import atomic_write_bytes
 from recbench.config import SweepConfig
 from recbench.errors import ConfigError
+from recbench.manager import PluginHost
 from recbench.results.leaderboard import Board, boards, render_boards, unexplained_differences
 from recbench.results.store import ResultStore
 
@@ -22,12 +23,19 @@ PAPER_FILE = "published.md"
 PAGE_FILE = "index.html"
 
 
-def leaderboard_boards(sweep: SweepConfig, keys: set[str] | None = None) -> list[Board]:
-    """The boards of ``sweep``'s result directory (records restricted to ``keys``) with its published figures."""
+def leaderboard_boards(sweep: SweepConfig, keys: set[str] | None = None, host: PluginHost | None = None) -> list[Board]:
+    """The boards of ``sweep``'s result directory (records restricted to ``keys``) with its published figures.
+
+    Each record's row is that of the ``[[models]]`` entry whose run key it has, computed with ``host``'s
+    plugins (default: all installed ones); see :class:`recbench.results.rows.RowNames`.
+    """
+    from recbench.run_keys import row_names
+
     store = ResultStore(Path(sweep.out))
     records = [r for r in store.records() if keys is None or r.run_key in keys]
+    rows = row_names(host if host is not None else PluginHost(), sweep)
     return boards(records, list(sweep.metrics), per_user=lambda r: store.load_per_user(r.run_key),
-                  published=sweep.published, models=sweep.models)
+                  published=sweep.published, rows=rows)
 
 
 def _notes(sweep: SweepConfig) -> str:
@@ -45,24 +53,24 @@ def _page(sweep: SweepConfig, groups: list[Board]) -> str:
     return render_boards(groups, "html", title=f"recbench leaderboard: {sweep.name}", notes=_notes(sweep))
 
 
-def leaderboard_markdown(sweep: SweepConfig, keys: set[str] | None = None) -> str:
+def leaderboard_markdown(sweep: SweepConfig, keys: set[str] | None = None, host: PluginHost | None = None) -> str:
     """The markdown leaderboard of ``sweep``'s result directory (records restricted to ``keys``)."""
-    return _markdown(sweep, leaderboard_boards(sweep, keys))
+    return _markdown(sweep, leaderboard_boards(sweep, keys, host))
 
 
-def leaderboard_page(sweep: SweepConfig, keys: set[str] | None = None) -> str:
+def leaderboard_page(sweep: SweepConfig, keys: set[str] | None = None, host: PluginHost | None = None) -> str:
     """The self-contained HTML page of the same leaderboard."""
-    return _page(sweep, leaderboard_boards(sweep, keys))
+    return _page(sweep, leaderboard_boards(sweep, keys, host))
 
 
-def publish(sweep: SweepConfig, keys: set[str] | None = None) -> Path:
+def publish(sweep: SweepConfig, keys: set[str] | None = None, host: PluginHost | None = None) -> Path:
     """Write leaderboard.md and index.html; refuse a published figure that ours misses unexplained.
 
     Raises:
         ConfigError: ours differs from a ``[[published]]`` figure by more than the seed spread and the
             entry has no ``note`` saying why.
     """
-    groups = leaderboard_boards(sweep, keys)
+    groups = leaderboard_boards(sweep, keys, host)
     unexplained = unexplained_differences(groups)
     if unexplained:
         raise ConfigError(f"{sweep.name}: {unexplained[0]}",
