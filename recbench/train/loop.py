@@ -83,30 +83,60 @@ def _fit_closed_form(model: Any, split: Split) -> TrainOutcome:
     return TrainOutcome(model=model, epochs=1, train_seconds=seconds, examples=len(split.train), stopped_by="closed_form")
 
 
+#: Most bytes of minibatches an epoch draws ahead of the steps that train on them (see make_epoch).
+PRESAMPLE_MAX_BYTES = 64 * 2**20
+
+
+def presample_chunk(sample: BatchSampler, data: Any, n_steps: int, max_bytes: int = PRESAMPLE_MAX_BYTES) -> int:
+    """How many steps' minibatches :func:`make_epoch` draws at once: all of them, unless they
+    would take more than ``max_bytes`` (at least one step)."""
+    batch = jax.eval_shape(sample, jax.random.key(0), jnp.int32(0), data)
+    step_bytes = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(batch))
+    return max(1, min(n_steps, max_bytes // max(step_bytes, 1)))
+
+
 def make_epoch(update: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]], sample: BatchSampler,
-               n_steps: int, mesh: Mesh | None = None, out_shardings: Any = None) -> Any:
+               n_steps: int, mesh: Mesh | None = None, out_shardings: Any = None, chunk: int | None = None) -> Any:
     """A jitted ``epoch(params, rest, opt_state, key, epoch, data) -> (params, opt_state, mean_loss)``.
 
-    One ``lax.scan`` over ``n_steps`` minibatches drawn on the device; ``update`` is one optimizer step
-    (:class:`recbench.train.sparse.Updater`); parameters and optimizer state are donated; ``epoch`` is
-    folded into the key so every epoch differs without recompiling. With a ``mesh`` every minibatch is
+    ``update`` is one optimizer step (:class:`recbench.train.sparse.Updater`); parameters and
+    optimizer state are donated; ``epoch`` is folded into the key so every epoch differs without
+    recompiling. Step ``s`` trains on ``sample(keys[s], global_step, data)``. The minibatches of
+    ``chunk`` steps are drawn together (``vmap`` of ``sample``: a few large kernels instead of a
+    handful of small ones per step; the same batches bit for bit), then ``lax.scan`` runs the steps
+    over them; ``chunk`` defaults to every step of the epoch. With a ``mesh`` every minibatch is
     split along its batch axis over the devices and the outputs keep ``out_shardings``.
     """
+    chunk = n_steps if chunk is None else max(1, min(chunk, n_steps))
 
     def epoch(params: Any, rest: Any, opt_state: Any, key: jax.Array, epoch_index: jax.Array,
               data: Any) -> tuple[Any, Any, jax.Array]:
-        def step(carry: tuple[Any, Any], xs: tuple[jax.Array, jax.Array]) -> tuple[tuple[Any, Any], jax.Array]:
+        def step(carry: tuple[Any, Any], batch: Any) -> tuple[tuple[Any, Any], jax.Array]:
             params, opt_state = carry
-            step_key, global_step = xs
-            batch = sample(step_key, global_step, data)
             if mesh is not None:
                 batch = shard_batch(mesh, batch)
             params, opt_state, loss = update(params, rest, opt_state, batch)
             return (params, opt_state), loss
 
+        def run_steps(carry: tuple[Any, Any], keys_C: jax.Array, steps_C: jax.Array) -> tuple[tuple[Any, Any], jax.Array]:
+            batches = jax.vmap(sample, in_axes=(0, 0, None))(keys_C, steps_C, data)
+            return jax.lax.scan(step, carry, batches)
+
         keys = jax.random.split(jax.random.fold_in(key, epoch_index), n_steps)
         global_steps = (epoch_index - 1) * n_steps + jnp.arange(n_steps)  # epochs count from 1
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (keys, global_steps))
+        n_chunks, tail = divmod(n_steps, chunk)
+        head = n_chunks * chunk
+        carry = (params, opt_state)
+        if n_chunks == 1:
+            carry, losses = run_steps(carry, keys[:head], global_steps[:head])
+        else:
+            carry, losses = jax.lax.scan(lambda c, xs: run_steps(c, *xs), carry,
+                                         (keys[:head].reshape(n_chunks, chunk), global_steps[:head].reshape(n_chunks, chunk)))
+            losses = losses.reshape(head)
+        if tail:
+            carry, tail_losses = run_steps(carry, keys[head:], global_steps[head:])
+            losses = jnp.concatenate([losses, tail_losses])
+        params, opt_state = carry
         return params, opt_state, jnp.mean(losses)
 
     return jax.jit(epoch, donate_argnums=(0, 2), out_shardings=out_shardings)
@@ -128,7 +158,8 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
         out_shardings, unpad = placed.out_shardings, placed.unpad
     else:
         opt_state = jax.jit(updater.init)(params)  # one compiled call, not dozens of eager ops
-    epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings)
+    chunk = presample_chunk(plan.sample, data, plan.steps_per_epoch)
+    epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings, chunk)
     compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data).compile()
     outcome.compile_seconds = time.perf_counter() - start
 
