@@ -176,3 +176,74 @@ def test_real_ml1m_split_gives_bit_identical_values_either_way(data_dir) -> None
         values[bitmaps] = RankingEvaluator({"test": plan}, split.train.n_items, table).evaluate(model, "test").per_user
     for metric, on in values[True].items():
         np.testing.assert_array_equal(on, values[False][metric], err_msg=metric)
+
+
+def _assert_direct_bitmaps_equal_converted(target: Interactions, exclude: list[Interactions], batch: int,
+                                           candidates: CandidateSet | None = None) -> None:
+    """plan_ranking's bitmaps, built straight from (slot, item) pairs, against the padded pairs converted."""
+    direct = plan_ranking(target, exclude, batch, candidates, bitmaps=True)
+    converted = ranking._as_bitmap_plan(plan_ranking(target, exclude, batch, candidates, bitmaps=False),
+                                        n_words(target.n_items))
+    assert direct.bitmaps and direct.exclude_rows_NxM is None and direct.exclude_items_NxM is None
+    for name in ranking.EvalPlan.__slots__:
+        got, want = getattr(direct, name), getattr(converted, name)
+        if isinstance(want, np.ndarray):
+            assert got.dtype == want.dtype and got.shape == want.shape, name
+            np.testing.assert_array_equal(got, want, err_msg=name)
+        else:
+            assert got == want, name
+
+
+@pytest.mark.parametrize("loader", ["ml-100k", "ml-1m-afcfm"])
+def test_direct_bitmaps_equal_converted_pairs_on_a_real_split(loader: str, data_dir) -> None:
+    from recbench.builtin.movielens import load_ml100k
+    from recbench.builtin.public_formats import load_ml1m_afcfm
+    from recbench.builtin.splitters import random_holdout
+    from recbench.data.files import dataset_context
+
+    load = {"ml-100k": load_ml100k, "ml-1m-afcfm": load_ml1m_afcfm}[loader]
+    split = random_holdout(load(dataset_context(data_dir=data_dir)), {}, seed=0)
+    assert split.test.item_idx.max() >= 1024 and split.test.n_items % 32 != 0  # several words, a partial last one
+    for batch in (1024, 100):  # one full-width batch (ml-100k), or many with a partial last one
+        _assert_direct_bitmaps_equal_converted(split.test, [split.train, split.valid], batch)
+        _assert_direct_bitmaps_equal_converted(split.valid, [split.train], batch)
+
+
+@pytest.mark.parametrize("n_items", [33, 64, 65])
+def test_direct_bitmaps_equal_converted_pairs_at_the_edges(n_items: int) -> None:
+    """Items 0, 31, 32, 63 and the last one; users with held-out items but nothing excluded, users with
+    excluded items but nothing held out (not evaluated), a user with no items at all, a batch with one
+    user, no exclude parts at all, and sampled candidates."""
+    n_users = 9
+    edges = np.array([i for i in (0, 31, 32, 63, n_items - 1) if i < n_items])
+    test_users = np.array([0, 0, 0, 2, 2, 5, 5, 5, 5, 8])  # 1, 3, 4, 6, 7: nothing held out
+    test_items = edges[np.arange(test_users.shape[0]) % edges.shape[0]]
+    test = Interactions.from_indices(test_users, test_items, n_users=n_users, n_items=n_items)
+    train_users = np.repeat([1, 2, 3, 5, 6], edges.shape[0])  # 0 and 8: nothing excluded; 4, 7: no items at all
+    train_items = np.tile(edges[::-1], 5)  # users 2 and 5: held-out items also in training
+    train = Interactions.from_indices(train_users, train_items, n_users=n_users, n_items=n_items)
+    candidates = CandidateSet(np.array([0, 5], np.int32), np.array([[n_items - 1, 31 % n_items], [32 % n_items, 0]],
+                                                                   np.int32), "test")
+    for batch in (1, 2, 3, 16):
+        _assert_direct_bitmaps_equal_converted(test, [train], batch)
+        _assert_direct_bitmaps_equal_converted(test, [], batch)
+        _assert_direct_bitmaps_equal_converted(test, [train, test], batch, candidates)
+    plan = plan_ranking(test, [train], 2, bitmaps=True)
+    dense = np.asarray(dense_bits(jnp.asarray(plan.exclude_bits_NxBxW.reshape(-1, n_words(n_items))), n_items))
+    assert dense[:3].tolist() == [[False] * n_items, [i in edges for i in range(n_items)],
+                                  [i in edges for i in range(n_items)]]  # users 0 (none), 2 and 5 (all edges)
+
+
+def test_size_rule_counts_the_exclude_pairs_it_no_longer_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The automatic choice weighs the bitmaps against the bytes the padded pairs would take, exactly:
+    at a factor of exactly their ratio bitmaps fit, just below it they do not."""
+    train, test, _ = _case(7, 70, 65)
+    pairs = plan_ranking(test, [train], 16, bitmaps=False)
+    pair_bytes = sum(a.nbytes for a in (pairs.exclude_rows_NxM, pairs.exclude_items_NxM, pairs.target_rows_NxT,
+                                        pairs.target_items_NxT))
+    bitmap_bytes = 2 * pairs.users_NxB.size * n_words(65) * 4
+    monkeypatch.setattr(ranking, "BITMAP_MIN_BYTES", 0)
+    monkeypatch.setattr(ranking, "BITMAP_PAIRS_FACTOR", bitmap_bytes / pair_bytes)
+    assert plan_ranking(test, [train], 16).bitmaps
+    monkeypatch.setattr(ranking, "BITMAP_PAIRS_FACTOR", np.nextafter(bitmap_bytes / pair_bytes, 0))
+    assert not plan_ranking(test, [train], 16).bitmaps

@@ -145,6 +145,11 @@ class EvalPlan:
         return {name: device_array(a) for name, a in arrays.items()}
 
 
+def _pair_width(slot: np.ndarray, batch: int, n_batches: int) -> int:
+    """Width of the padded per-batch pair arrays of (slot, item) pairs: the most pairs in one batch (>= 1)."""
+    return max(int(np.bincount(slot // batch, minlength=n_batches).max(initial=0)), 1)
+
+
 def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: int,
                    values: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Group (slot, item[, value]) by batch into padded [n_batches, width] row, item (and value) arrays."""
@@ -166,12 +171,17 @@ def _batched_pairs(items: np.ndarray, slot: np.ndarray, batch: int, n_batches: i
     return rows, cols, vals
 
 
+def _slots_to_bits(slot: np.ndarray, items: np.ndarray, batch: int, n_batches: int, words: int) -> np.ndarray:
+    """(slot, item) pairs (slot = batch * batch index + row) -> bitmaps ``[n_batches, batch, words]``."""
+    return pack_bits(slot, items, n_batches * batch, words * 32).reshape(n_batches, batch, words)
+
+
 def _pairs_to_bits(rows_NxM: np.ndarray, items_NxM: np.ndarray, batch: int, words: int) -> np.ndarray:
     """Padded per-batch (row, item) pairs (padding rows are ``batch``) -> bitmaps ``[N, batch, words]``."""
     n_batches = rows_NxM.shape[0]
     keep = rows_NxM < batch
     slot = (np.arange(n_batches, dtype=np.int64)[:, None] * batch + rows_NxM)[keep]
-    return pack_bits(slot, items_NxM[keep], n_batches * batch, words * 32).reshape(n_batches, batch, words)
+    return _slots_to_bits(slot, items_NxM[keep], batch, n_batches, words)
 
 
 def bitmaps_fit(bitmap_bytes: int, pair_bytes: int) -> bool:
@@ -211,25 +221,35 @@ def plan_ranking(target: Interactions, exclude: Sequence[Interactions], batch_us
     n_relevant = np.zeros(n_batches * batch, dtype=np.float32)
     n_relevant[: users.shape[0]] = n_relevant_U[users]
 
-    def pairs(user_idx: np.ndarray, item_idx: np.ndarray, values: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    def evaluated(user_idx: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The slots of the pairs of evaluated users, and their other columns (the rest dropped)."""
         slot = slot_of_user[user_idx]
         keep = slot >= 0
-        return _batched_pairs(item_idx[keep], slot[keep], batch, n_batches,
-                              None if values is None else values[keep])
+        return slot[keep], *(column[keep] for column in columns)
+
+    def pairs(user_idx: np.ndarray, item_idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        slot, items = evaluated(user_idx, item_idx)
+        return _batched_pairs(items, slot, batch, n_batches)
 
     ex_users = np.concatenate([p.user_idx for p in exclude]) if exclude else np.zeros(0, np.int32)
     ex_items = np.concatenate([p.item_idx for p in exclude]) if exclude else np.zeros(0, np.int32)
-    ex_rows, ex_cols = pairs(ex_users, ex_items)
+    ex_slot, ex_items = evaluated(ex_users, ex_items)
     gains = target.rating if target.rating is not None else np.ones(len(target), np.float32)
-    tg_rows, tg_cols, tg_gains = pairs(target.user_idx, target.item_idx, gains)
-    plan = EvalPlan(users, padded.reshape(n_batches, batch), valid.reshape(n_batches, batch), tg_rows, tg_cols,
-                    n_relevant.reshape(n_batches, batch), n_without, ex_rows, ex_cols, target_gains_NxT=tg_gains)
+    tg_slot, tg_items, tg_gains = evaluated(target.user_idx, target.item_idx, gains)
+    tg_rows, tg_cols, tg_gains = _batched_pairs(tg_items, tg_slot, batch, n_batches, tg_gains)
     words = n_words(target.n_items)
     if bitmaps is None:
         bitmap_bytes = 2 * n_batches * batch * words * 4  # exclude and target bitmaps
-        bitmaps = bitmaps_fit(bitmap_bytes, ex_rows.nbytes + ex_cols.nbytes + tg_rows.nbytes + tg_cols.nbytes)
-    if bitmaps:
-        plan = _as_bitmap_plan(plan, words)
+        ex_pair_bytes = 2 * n_batches * _pair_width(ex_slot, batch, n_batches) * 4  # int32 rows and items
+        bitmaps = bitmaps_fit(bitmap_bytes, ex_pair_bytes + tg_rows.nbytes + tg_cols.nbytes)
+    plan = EvalPlan(users, padded.reshape(n_batches, batch), valid.reshape(n_batches, batch), tg_rows, tg_cols,
+                    n_relevant.reshape(n_batches, batch), n_without, target_gains_NxT=tg_gains)
+    if bitmaps:  # straight from the (slot, item) pairs, the exclude pairs never padded (equal to _as_bitmap_plan's)
+        plan = replace(plan, exclude_bits_NxBxW=_slots_to_bits(ex_slot, ex_items, batch, n_batches, words),
+                       target_bits_NxBxW=_slots_to_bits(tg_slot, tg_items, batch, n_batches, words))
+    else:
+        ex_rows, ex_cols = _batched_pairs(ex_items, ex_slot, batch, n_batches)
+        plan = replace(plan, exclude_rows_NxM=ex_rows, exclude_items_NxM=ex_cols)
     if candidates is None:
         return plan
     per_user = candidates.items_UxC.shape[1]
@@ -244,7 +264,8 @@ def batch_width(targets: Sequence[Interactions], batch_users: int = 1024) -> int
 
 
 def _as_bitmap_plan(plan: EvalPlan, words: int) -> EvalPlan:
-    """The same plan with bitmaps built from its index pairs (to share a compiled evaluator)."""
+    """The same plan with bitmaps built from its index pairs (to share a compiled evaluator); equal to
+    the bitmaps :func:`plan_ranking` builds directly."""
     batch = plan.users_NxB.shape[1]
     return replace(plan, exclude_bits_NxBxW=_pairs_to_bits(plan.exclude_rows_NxM, plan.exclude_items_NxM, batch, words),
                    target_bits_NxBxW=_pairs_to_bits(plan.target_rows_NxT, plan.target_items_NxT, batch, words),

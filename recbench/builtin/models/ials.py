@@ -81,24 +81,53 @@ def alternate(users_UxD: jax.Array, items_IxD: jax.Array, user_hist_UxL: jax.Arr
     return jax.lax.fori_loop(0, epochs, epoch, (users_UxD, items_IxD))
 
 
-@functools.partial(jax.jit, static_argnames=("n_users", "n_items", "iterations"))
+#: Power iteration stops when its estimate changes by less than this, relatively, in one step.
+COLLAPSE_TOLERANCE = 1e-6
+#: ... or after this many steps (slowly converging data; the estimate is then still a lower bound).
+COLLAPSE_MAX_ITERATIONS = 200
+
+
+@functools.partial(jax.jit, static_argnames=("n_users", "n_items"))
 def _top_singular_value(users_N: jax.Array, items_N: jax.Array, user_scale_U: jax.Array, item_scale_I: jax.Array,
-                        *, n_users: int, n_items: int, iterations: int) -> jax.Array:
-    """Largest singular value of ``diag(user_scale) R diag(item_scale)`` (R: the 0/1 matrix of the
-    pairs, duplicates summed) by power iteration on its Gram from the all-ones vector (R >= 0, so
-    the Perron vector has a positive component along it)."""
+                        max_iterations: jax.Array, tolerance: jax.Array, *, n_users: int,
+                        n_items: int) -> tuple[jax.Array, jax.Array]:
+    """Largest singular value of ``A = diag(user_scale) R diag(item_scale)`` (R: the 0/1 matrix of the
+    pairs, duplicates summed) by power iteration on ``M = A^T A`` from the all-ones vector (R >= 0, so
+    the Perron vector has a positive component along it), and the number of steps taken.
+
+    The estimate after ``k`` steps is ``|A v_k|`` with ``v_k = M^k v_0 / |M^k v_0|``, so its square is
+    ``m_(2k+1) / m_2k`` with the moments ``m_j = v_0^T M^j v_0 = sum_i c_i^2 lambda_i^j`` (``lambda_i >= 0``
+    the eigenvalues of M). By Cauchy-Schwarz ``m_j^2 <= m_(j-1) m_(j+1)``, so the ratios of successive
+    moments never decrease and never exceed ``lambda_max``: the estimate rises monotonically towards
+    the top singular value from below (exactly; in float32 up to a few ulps of rounding). The loop
+    stops at the first step that changes it by at most ``tolerance`` relative (``tolerance`` 0: never
+    early), or after ``max_iterations`` steps. Stopping early thus underestimates: when the estimate
+    converges geometrically with ratio ``q`` a step, by about ``tolerance * q / (1 - q)``.
+    """
     values_N = user_scale_U[users_N] * item_scale_I[items_N]
 
-    def step(_: jax.Array, v_I: jax.Array) -> jax.Array:
-        u_U = jax.ops.segment_sum(values_N * v_I[items_N], users_N, n_users)
-        w_I = jax.ops.segment_sum(values_N * u_U[users_N], items_N, n_items)
-        return w_I / jnp.maximum(jnp.linalg.norm(w_I), 1e-30)
+    def times_a(v_I: jax.Array) -> jax.Array:
+        return jax.ops.segment_sum(values_N * v_I[items_N], users_N, n_users)
 
-    v_I = jax.lax.fori_loop(0, iterations, step, jnp.full((n_items,), n_items**-0.5, jnp.float32))
-    return jnp.linalg.norm(jax.ops.segment_sum(values_N * v_I[items_N], users_N, n_users))
+    def step(state: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
+        steps, u_U, sigma, _ = state
+        w_I = jax.ops.segment_sum(values_N * u_U[users_N], items_N, n_items)  # A^T A v, v unit
+        next_u_U = times_a(w_I / jnp.maximum(jnp.linalg.norm(w_I), 1e-30))
+        return steps + 1, next_u_U, jnp.linalg.norm(next_u_U), sigma
+
+    def going_on(state: tuple[jax.Array, ...]) -> jax.Array:
+        steps, _, sigma, previous = state
+        changing = (steps == 0) | (tolerance <= 0) | (jnp.abs(sigma - previous) > tolerance * sigma)
+        return (steps < max_iterations) & changing
+
+    u0_U = times_a(jnp.full((n_items,), n_items**-0.5, jnp.float32))
+    sigma0 = jnp.linalg.norm(u0_U)
+    steps, _, sigma, _ = jax.lax.while_loop(going_on, step, (jnp.int32(0), u0_U, sigma0, sigma0))
+    return sigma, steps
 
 
-def collapse_l2(train: Interactions, unobserved_weight: float, l2_exponent: float, iterations: int = 200) -> float:
+def collapse_l2(train: Interactions, unobserved_weight: float, l2_exponent: float,
+                max_iterations: int = COLLAPSE_MAX_ITERATIONS, tolerance: float = COLLAPSE_TOLERANCE) -> float:
     """The l2 at and above which iALS's all-zero factors attract: the fit then shrinks every factor
     towards 0 and its scores carry no signal.
 
@@ -108,14 +137,22 @@ def collapse_l2(train: Interactions, unobserved_weight: float, l2_exponent: floa
     when that map's spectral radius is below 1, i.e. when ``l2`` is at least the largest singular
     value of ``(c_u + a0 |I|)^(-nu/2) R (c_i + a0 |U|)^(-nu/2)``, returned here. Sparse data with
     many items has a small one: 0.44 on ml-100k's training part, 0.024 on gowalla's (a0 0.1, nu 1).
+
+    Computed by power iteration (see :func:`_top_singular_value`), which approaches the value from
+    below and stops once a step changes it by at most ``tolerance`` relative, or after
+    ``max_iterations`` steps (``tolerance=0``: always ``max_iterations``). On the real data sets it
+    stops after 3-5 steps (ml-100k, ml-1m) to ~20 (gowalla with a0 0), within 5e-6 of the converged
+    value; the fixed 200 steps it replaced took ~1 s on a million pairs.
     """
     user_base = train.user_counts().astype(np.float64) + unobserved_weight * train.n_items
     item_base = train.item_counts().astype(np.float64) + unobserved_weight * train.n_users
     user_scale = np.where(user_base > 0, np.maximum(user_base, 1e-300) ** (-l2_exponent / 2), 0.0)
     item_scale = np.where(item_base > 0, np.maximum(item_base, 1e-300) ** (-l2_exponent / 2), 0.0)
-    return float(_top_singular_value(device_array(train.user_idx), device_array(train.item_idx),
-                                     jnp.asarray(user_scale, jnp.float32), jnp.asarray(item_scale, jnp.float32),
-                                     n_users=train.n_users, n_items=train.n_items, iterations=iterations))
+    sigma, _ = _top_singular_value(device_array(train.user_idx), device_array(train.item_idx),
+                                   jnp.asarray(user_scale, jnp.float32), jnp.asarray(item_scale, jnp.float32),
+                                   jnp.int32(max_iterations), jnp.float32(tolerance),
+                                   n_users=train.n_users, n_items=train.n_items)
+    return float(sigma)
 
 
 def ials_objective(users_N: jax.Array, items_N: jax.Array, user_UxD: jax.Array, item_IxD: jax.Array,
@@ -178,7 +215,11 @@ class IALS(nnx.Module):
         """Alternate exact solves over ``train``.
 
         Raises:
-            ConfigError: ``l2`` is at or above :func:`collapse_l2` for this training data.
+            ConfigError: ``l2`` is at or above :func:`collapse_l2` for this training data. The threshold
+                is approached from below (power iteration stopped early: within ~1e-5 relative on real
+                data), so every ``l2`` at or above the exact threshold is refused (up to float32
+                rounding, ~1e-7 relative); a sliver just below it may be refused too, where zero repels
+                so weakly that the factors would barely leave it anyway.
         """
         n_users, n_items = train.n_users, train.n_items
         threshold = collapse_l2(train, self.unobserved_weight, self.l2_exponent)
