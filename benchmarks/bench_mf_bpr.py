@@ -402,8 +402,8 @@ def bench_size(name: str, plan: SizePlan, args: argparse.Namespace) -> SizeResul
     batch = PairwiseBatch(jnp.asarray(u, jnp.int32), jnp.asarray(i, jnp.int32), jnp.asarray(j, jnp.int32))
     jax_loss, grads = nnx.value_and_grad(lambda m: m.loss(batch))(model)
     scale_g = max(float(np.abs(dP).max()), float(np.abs(dQ).max()))
-    grad_err = max(float(np.abs(np.asarray(grads.user_factors[...]) - dP).max()),
-                   float(np.abs(np.asarray(grads.item_factors[...]) - dQ).max())) / scale_g
+    grad_P, grad_Q = np.split(np.asarray(grads.factors[...]), [tr.n_users])  # factors = [P; Q]
+    grad_err = max(float(np.abs(grad_P - dP).max()), float(np.abs(grad_Q - dQ).max())) / scale_g
     f["grad_check_rel_err"] = grad_err
     f["grad_check_loss_diff"] = abs(float(jax_loss) - np_loss)
     log(f"gradient check (numpy reference vs jax.grad of MFBPR.loss): max rel err {grad_err:.1e}, "

@@ -21,7 +21,7 @@ from recbench.train.config import TrainConfig
 from recbench.train.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = {"n_users": 301, "n_items": 203, "mean_per_user": 25}  # row counts not divisible by 4: padding
+DATA = {"n_users": 301, "n_items": 202, "mean_per_user": 25}  # 503 factor rows, not divisible by 4: padding
 RUNS = {  # name -> training settings; each runs on 1 device here and on 4 in the subprocess
     "dense_adam": {"optimizer": "adam", "learning_rate": 0.02},
     "dense_adam_sharded_tables": {"optimizer": "adam", "learning_rate": 0.02, "shard_tables": True},
@@ -55,7 +55,7 @@ CHILD = textwrap.dedent("""
                      "items": np.asarray(outcome.model.item_factors[...]).tolist()}
     # where the state lives when tables are sharded
     cfg = TrainConfig(devices=4, shard_tables=True, sparse_optimizer="adagrad", **common)
-    _, params, rest, _, updater = make_updater(MFBPR(301, 203, dim=8), cfg, 1)
+    _, params, rest, _, updater = make_updater(MFBPR(301, 202, dim=8), cfg, 1)
     placed = distribute(make_mesh(4), params, rest, {}, updater.init, True)
     out["table_specs"] = sorted(list(x.sharding.spec) for x in jax.tree.leaves(placed.params[0]))
     out["table_shapes"] = sorted(x.shape for x in jax.tree.leaves(placed.params[0]))
@@ -98,10 +98,10 @@ def test_four_devices_train_to_the_same_loss_as_one(four_devices: dict, split, n
 
 
 def test_sharded_tables_are_split_by_rows_and_padded(four_devices: dict) -> None:
-    assert four_devices["table_specs"] == [["data"]] * 2
-    assert four_devices["table_shapes"] == [[204, 8], [304, 8]]  # 203 and 301 rows padded to 4k
-    assert four_devices["unpadded_shapes"] == [[203, 8], [301, 8]]
-    assert four_devices["slot_specs"] == [["data"]] * 2  # adagrad accumulators follow
+    assert four_devices["table_specs"] == [["data"]]  # mf_bpr's one table of user and item factors
+    assert four_devices["table_shapes"] == [[504, 8]]  # 301 + 202 rows padded to 4k
+    assert four_devices["unpadded_shapes"] == [[503, 8]]
+    assert four_devices["slot_specs"] == [["data"]]  # adagrad accumulators follow
     assert "training.devices=8 but only 4 local cpu device(s) exist" in four_devices["too_many"]
 
 

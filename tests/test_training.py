@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from recbench.builtin.models.mf_bpr import MFBPR
 from recbench.builtin.models.pop import Pop
@@ -206,3 +208,38 @@ def test_hand_training_part_gives_every_row_sampling_model_both_hooks(small_synt
     np.testing.assert_array_equal(users[len(split.train):], split.fold_in.user_idx)
     np.testing.assert_array_equal(items[:len(split.train)], split.train.item_idx)
     hand_training_part(object(), split)  # a model with neither hook is left alone
+
+
+class _TwoTableMFBPR(nnx.Module):
+    """MF-BPR as the BPR paper writes it, with separate user and item tables (mf_bpr packs them in one)."""
+
+    sparse_tables = ("users", "items")
+
+    def __init__(self, n_users: int, n_items: int, dim: int, seed: int) -> None:
+        rngs = nnx.Rngs(params=seed)  # the same draws as MFBPR's: users first, then items
+        self.users = nnx.Param(0.1 * jax.random.normal(rngs.params(), (n_users, dim)))
+        self.items = nnx.Param(0.1 * jax.random.normal(rngs.params(), (n_items, dim)))
+
+    def table_rows(self, batch):
+        return {"users": batch.users_B, "items": jnp.stack([batch.pos_B, batch.neg_B])}
+
+    def loss_from_rows(self, rows, batch):
+        u, pos, neg = rows["users"], rows["items"][0], rows["items"][1]
+        x = (u * (pos - neg)).sum(-1)
+        return -jax.nn.log_sigmoid(x).mean() + 1e-4 * (u * u + pos * pos + neg * neg).sum(-1).mean()
+
+    def loss(self, batch):
+        return self.loss_from_rows({"users": self.users[...][batch.users_B],
+                                    "items": self.items[...][jnp.stack([batch.pos_B, batch.neg_B])]}, batch)
+
+
+@pytest.mark.parametrize("sparse_optimizer", ["none", "adam"])
+def test_mf_bpr_one_table_trains_as_two_tables(split, sparse_optimizer) -> None:
+    cfg = TrainConfig(epochs=3, batch_size=256, eval_every=0, learning_rate=1e-2, sparse_optimizer=sparse_optimizer)
+    n_users, n_items = split.train.n_users, split.train.n_items
+    packed = train(MFBPR(n_users, n_items, dim=8, seed=3), "pairwise", split, cfg, 0)
+    two = train(_TwoTableMFBPR(n_users, n_items, 8, 3), "pairwise", split, cfg, 0)
+    np.testing.assert_allclose(packed.losses, two.losses, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(packed.model.user_factors), np.asarray(two.model.users[...]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(packed.model.item_factors), np.asarray(two.model.items[...]), rtol=1e-5, atol=1e-7)
+    assert packed.model.factors[...].shape == (n_users + n_items, 8)

@@ -5,7 +5,7 @@ moments) whatever the batch, so an epoch costs ``steps x (users + items) x dim``
 optimizers here gather the batch's rows, differentiate the loss with respect to those rows only,
 and scatter the update back, so an epoch costs ``interactions x dim``.
 
-How a model opts in (``MFBPR`` is the example)::
+How a model opts in (``MFBPR`` keeps its user and item factors in one table)::
 
     class MyModel(nnx.Module):
         sparse_tables = ("user_factors", "item_factors")    # nnx.Param attributes, shape [rows, ...]
