@@ -26,7 +26,7 @@ split (0.2 test / 0.1 valid per user, seed 0) is made once, and three implementa
   ~12: 5k examples/s with 2 threads vs 80k with 1 on ml-100k), so RecBole runs with 1 torch thread,
   and on ml-100k with 1 and 2; where both ran, RecBole's *faster* figure is the one compared.
 
-Python overhead: while recbench's ``train()`` runs, ``recbench.train.loop.make_epoch`` is wrapped so
+Python overhead: while recbench's ``train()`` runs, ``recbench.train.loop.compile_cached`` is wrapped so
 that every call of the compiled epoch is timed (with ``block_until_ready``). Then
 
 * per-epoch loop overhead = (``train_seconds`` - time inside compiled calls) / epochs, as a share
@@ -165,38 +165,22 @@ class _TimedCompiled:
         return out
 
 
-class _TimedLowered:
-    def __init__(self, lowered: Any, clock: dict[str, float]) -> None:
-        self.lowered, self.clock = lowered, clock
-
-    def compile(self) -> _TimedCompiled:
-        return _TimedCompiled(self.lowered.compile(), self.clock)
-
-
-class _TimedJit:
-    def __init__(self, jitted: Any, clock: dict[str, float]) -> None:
-        self.jitted, self.clock = jitted, clock
-
-    def lower(self, *args: Any) -> _TimedLowered:
-        return _TimedLowered(self.jitted.lower(*args), self.clock)
-
-
 @contextlib.contextmanager
 def timed_compiled_epochs() -> Iterator[dict[str, Any]]:
     """Within this block, the host loop's compiled epoch calls add their seconds to the yielded clock."""
     import recbench.train.loop as loop
 
-    real = loop.make_epoch
+    real = loop.compile_cached
     clock: dict[str, Any] = {"seconds": 0.0, "calls": 0, "per_call": []}
 
-    def make_epoch(*args: Any, **kwargs: Any) -> _TimedJit:
-        return _TimedJit(real(*args, **kwargs), clock)
+    def compile_cached(lowered: Any) -> _TimedCompiled:
+        return _TimedCompiled(real(lowered), clock)
 
-    loop.make_epoch = make_epoch
+    loop.compile_cached = compile_cached
     try:
         yield clock
     finally:
-        loop.make_epoch = real
+        loop.compile_cached = real
 
 
 class SteadyState(NamedTuple):

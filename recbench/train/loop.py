@@ -17,6 +17,7 @@ from jax.sharding import Mesh
 
 from recbench.data.split import Split
 from recbench.errors import ConfigError, DivergedError
+from recbench.train.compiled_epochs import compile_cached
 from recbench.train.config import TrainConfig
 from recbench.train.distributed import distribute, make_mesh, shard_batch
 from recbench.train.family import BatchSampler, FamilyPlan
@@ -160,7 +161,7 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
         opt_state = jax.jit(updater.init)(params)  # one compiled call, not dozens of eager ops
     chunk = presample_chunk(plan.sample, data, plan.steps_per_epoch)
     epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings, chunk)
-    compiled = epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data).compile()
+    compiled = compile_cached(epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data))
     outcome.compile_seconds = time.perf_counter() - start
 
     best_value, best_params, stale = -math.inf, None, 0
