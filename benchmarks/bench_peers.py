@@ -173,8 +173,9 @@ def timed_compiled_epochs() -> Iterator[dict[str, Any]]:
     real = loop.compile_cached
     clock: dict[str, Any] = {"seconds": 0.0, "calls": 0, "per_call": []}
 
-    def compile_cached(lowered: Any) -> _TimedCompiled:
-        return _TimedCompiled(real(lowered), clock)
+    def compile_cached(lowered: Any) -> Any:
+        program = real(lowered)
+        return program._replace(executable=_TimedCompiled(program.executable, clock))
 
     loop.compile_cached = compile_cached
     try:

@@ -8,7 +8,7 @@ host loop (``recbench.train.loop.train``) on the same data, seed and batches; re
 seconds and steady-state examples/s (``TrainOutcome.examples_per_second``, compilation excluded),
 and each one's ratio to dense Adam (mf_bpr's default).
 
-A dense optax step reads and writes every row of both tables and of the optimizer's moments, so its
+A dense optax step reads and writes every row of the factor table and of the optimizer's moments, so its
 cost grows with ``users + items``; a row-wise step touches only the batch's rows (``batch x dim``).
 
 Run (from the repository root)::

@@ -272,6 +272,7 @@ class Runner:
                 throughput={"build_s": build_seconds,
                             "validation_s": trained.validation_seconds,
                             "train_compile_s": trained.compile_seconds,
+                            "train_compile_cached": trained.compile_cached,
                             "train_seconds": trained.train_seconds,
                             "train_examples": trained.examples,
                             "train_examples_per_s": trained.examples_per_second,

@@ -29,8 +29,10 @@ def test_seeds_share_one_compiled_epoch_and_train_as_if_compiled_alone(split) ->
     first = _run(split, 1)
     second = _run(split, 2)  # another seed: other initial factors and keys, the same program
     assert len(compiled_epochs._CACHE) == 1
+    assert not first.compile_cached and second.compile_cached
     compiled_epochs.clear()
     alone = _run(split, 2)  # compiled afresh
+    assert not alone.compile_cached
     assert second.losses == alone.losses and first.losses != second.losses
     assert jax.numpy.array_equal(second.model.factors[...], alone.model.factors[...])
 

@@ -74,7 +74,8 @@ def test_epoch_is_the_same_whatever_the_chunk(small_synthetic, family) -> None:
     steps = _plan(family, small_synthetic, 16)[2].steps_per_epoch
     assert steps >= 7 and steps % 3  # so that chunks of 3 leave a tail
     whole = _train_epochs(family, small_synthetic, None)
-    for chunk in (3, steps - 1):
+    divisors = [c for c in range(2, steps) if steps % c == 0]  # several chunks, no tail
+    for chunk in (3, steps - 1, *divisors[:1]):
         losses, params = _train_epochs(family, small_synthetic, chunk)
         # the same batches train the same steps; XLA may fuse a tail's steps differently (last bits)
         np.testing.assert_allclose(losses, whole[0], rtol=1e-6, err_msg=f"{family} chunk {chunk}")
@@ -87,6 +88,7 @@ def test_presample_chunk_keeps_drawn_batches_under_the_byte_budget(small_synthet
     step_bytes = 3 * 64 * 4  # users, positives, negatives: int32 each
     assert presample_chunk(plan.sample, plan.data, 1000) == 1000  # the default budget holds them all
     assert presample_chunk(plan.sample, plan.data, 1000, max_bytes=10 * step_bytes) == 10
-    assert presample_chunk(plan.sample, plan.data, 1000, max_bytes=10 * step_bytes - 1) == 9
+    assert presample_chunk(plan.sample, plan.data, 1000, max_bytes=10 * step_bytes - 1) == 8  # divides 1000
+    assert presample_chunk(plan.sample, plan.data, 997, max_bytes=10 * step_bytes) == 10  # 997 is prime: a tail
     assert presample_chunk(plan.sample, plan.data, 1000, max_bytes=1) == 1  # at least one step
     assert presample_chunk(plan.sample, plan.data, 4) == 4  # never more than the epoch

@@ -73,7 +73,7 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None) ->
         row["config_hash"] = r.model.get("config_hash", "") + ":" + json.dumps(r.model.get("training", {}), sort_keys=True, default=str)
         row.update({f"v:{k}": v for k, v in r.validation.items()})
         row.update({f"m:{k}": v for k, v in r.metrics.items()})
-        row.update({f"t:{k}": r.throughput.get(k) for k in THROUGHPUT_COLUMNS})
+        row.update({f"t:{k}": r.throughput.get(k) for k in (*THROUGHPUT_COLUMNS, "train_compile_cached")})
         lines.append(row)
     return pd.DataFrame(lines)
 
@@ -113,7 +113,7 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
                 row[f"{m}"] = values.mean() if len(values) else np.nan
                 row[f"{m} std"] = values.std(ddof=1) if len(values) > 1 else np.nan
             for col, label in THROUGHPUT_COLUMNS.items():
-                values = pd.to_numeric(ok[f"t:{col}"], errors="coerce").dropna()
+                values = pd.to_numeric(_runs_for(ok, col)[f"t:{col}"], errors="coerce").dropna()
                 row[label] = values.median() if len(values) and ok["device"].nunique() == 1 else np.nan
             notes = sorted({f"{s}: {m}"[:100] for s, m in zip(runs["status"], runs["message"], strict=True) if s != "ok"})
             if not complete and len(ok):
@@ -135,6 +135,15 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
         figures = [f for f in published if f.dataset in (None, dataset) and set(f.metrics) & set(chosen)]
         out.append(Board(title, table, chosen, main, devices, higher, str(dataset), figures))
     return out
+
+
+def _runs_for(ok: pd.DataFrame, column: str) -> pd.DataFrame:
+    """The runs a throughput column is taken from: for the compile time, those that compiled (a run
+    whose epoch came from the process's cache of compiled epochs only traced and lowered it)."""
+    if column != "train_compile_s" or "t:train_compile_cached" not in ok:
+        return ok
+    compiled = ok[ok["t:train_compile_cached"].map(lambda cached: cached is not True)]
+    return compiled if len(compiled) else ok
 
 
 def _directions(records: Sequence[RunRecord], group: pd.DataFrame) -> dict[str, bool]:

@@ -4,38 +4,71 @@ The seeds of a sweep train the same model on splits of the same shapes: their ep
 same program, and only the arguments (initial parameters, key, data) differ. Compiling it once per
 process instead of once per run saves XLA's compile (0.5-1 s for MF-BPR, more than its whole
 training on ML-100K) and the executable's teardown at the end of each run (6-14 ms, about one
-ML-100K epoch; benchmarks/RESULTS.md, fifth session).
+ML-100K epoch; benchmarks/RESULTS.md, fifth session). The runner trains a sweep seed by seed, so a
+later seed finds a model's epoch only while the sweep has at most :data:`MAX_CACHED_EPOCHS`
+programs per dataset; run records say whether a run compiled (``train_compile_cached``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
-#: Compiled epochs a process keeps; the least recently used is dropped first.
-MAX_CACHED_EPOCHS = 8
+import jax
 
-_CACHE: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+#: Compiled epochs a process keeps (an MF-BPR epoch's executable is a few MB); least recently used dropped first.
+MAX_CACHED_EPOCHS = 32
 
-
-def program_key(lowered: Any) -> tuple[str, str, str]:
-    """What identifies a lowered program: its text (StableHLO, with donation and sharding
-    annotations) and the tree structures of its arguments and results."""
-    return (hashlib.sha256(lowered.as_text().encode()).hexdigest(), str(lowered.in_tree), str(lowered.out_tree))
+_CACHE: OrderedDict[tuple[str, ...], Any] = OrderedDict()
 
 
-def compile_cached(lowered: Any) -> Any:
+class CompiledEpoch(NamedTuple):
+    """An executable and whether it came from the cache."""
+
+    executable: Any
+    cached: bool
+
+
+def program_key(lowered: Any) -> tuple[str, ...] | None:
+    """What identifies a compiled program, or None when it cannot be told from the lowering.
+
+    The lowered text (StableHLO: shapes, donation, shardings, compiler-visible options), the
+    argument and result tree structures, the arguments the program keeps, the backend and device
+    ids, and the jax options that steer XLA without showing in the text. A lowering with constants
+    hoisted out of its text (jax's ``jax_use_simplified_jaxpr_constants``) is never shared.
+    """
+    lowering = getattr(lowered, "_lowering", None)
+    compile_args = getattr(lowering, "compile_args", None)
+    if not isinstance(compile_args, dict) or getattr(lowering, "const_args", None):
+        return None
+    devices = compile_args.get("device_assignment") or ()
+    return (
+        hashlib.sha256(lowered.as_text().encode()).hexdigest(),
+        str(lowered.in_tree), str(lowered.out_tree),
+        str(sorted(compile_args.get("kept_var_idx") or ())),
+        jax.default_backend(), str([getattr(d, "id", d) for d in devices]),
+        str([getattr(jax.config, name, None) for name in _XLA_STEERING_OPTIONS]),
+    )
+
+
+_XLA_STEERING_OPTIONS = ("jax_optimization_level", "jax_exec_time_optimization_effort",
+                         "jax_memory_fitting_effort", "jax_enable_x64", "jax_default_matmul_precision")
+
+
+def compile_cached(lowered: Any) -> CompiledEpoch:
     """``lowered.compile()``, or the executable an identical program already compiled in this process."""
     key = program_key(lowered)
+    if key is None:
+        return CompiledEpoch(lowered.compile(), False)
     if key in _CACHE:
         _CACHE.move_to_end(key)
-        return _CACHE[key]
+        return CompiledEpoch(_CACHE[key], True)
     compiled = lowered.compile()
     _CACHE[key] = compiled
     while len(_CACHE) > MAX_CACHED_EPOCHS:
         _CACHE.popitem(last=False)
-    return compiled
+    return CompiledEpoch(compiled, False)
 
 
 def clear() -> None:

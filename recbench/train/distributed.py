@@ -48,17 +48,18 @@ def row_sharded(mesh: Mesh) -> NamedSharding:
     return NamedSharding(mesh, PartitionSpec(DATA_AXIS))
 
 
-def batch_sharding(mesh: Mesh, leaf: Any) -> NamedSharding:
-    """Split along the leading axis when it divides evenly over the mesh; replicate otherwise."""
+def batch_sharding(mesh: Mesh, leaf: Any, axis: int = 0) -> NamedSharding:
+    """Split along ``axis`` when it divides evenly over the mesh; replicate otherwise."""
     shape = np.shape(leaf)
-    if shape and shape[0] % mesh.size == 0:
-        return row_sharded(mesh)
+    if len(shape) > axis and shape[axis] % mesh.size == 0:
+        return NamedSharding(mesh, PartitionSpec(*([None] * axis), DATA_AXIS))
     return replicated(mesh)
 
 
-def shard_batch(mesh: Mesh, batch: Any) -> Any:
-    """Inside jit: constrain every array of a minibatch to be split along its batch axis."""
-    return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, batch_sharding(mesh, x)), batch)
+def shard_batch(mesh: Mesh, batch: Any, axis: int = 0) -> Any:
+    """Inside jit: constrain every array of a minibatch to be split along its batch axis (``axis``:
+    1 for the minibatches of several steps drawn together, ``[steps, batch, ...]``)."""
+    return jax.tree.map(lambda x: jax.lax.with_sharding_constraint(x, batch_sharding(mesh, x, axis)), batch)
 
 
 def state_shardings(mesh: Mesh, tree: Any, table_rows: set[int], shard_tables: bool) -> Any:

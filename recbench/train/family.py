@@ -19,7 +19,8 @@ from recbench.data.split import Split
 from recbench.train.config import TrainConfig
 
 BatchSampler = Callable[[jax.Array, jax.Array, Any], Any]
-"""``sample(step_key, global_step, device_data) -> batch``: pure, jittable, static shapes.
+"""``sample(step_key, global_step, device_data) -> batch``: pure, jittable and vmappable over
+``(step_key, global_step)`` (an epoch draws many steps' batches at once), static shapes.
 ``global_step`` (int32, 0-based over the whole run) lets a batch carry schedules such as KL annealing."""
 
 

@@ -40,11 +40,14 @@ class TrainOutcome:
     """What training did, for the run record.
 
     ``train_seconds`` is steady state: compilation (``compile_seconds``) and validation are excluded.
+    ``compile_cached``: the epoch's executable came from an earlier run of the process with the same
+    program (:mod:`recbench.train.compiled_epochs`); ``compile_seconds`` is then tracing and lowering.
     """
 
     model: Any
     epochs: int = 0
     compile_seconds: float = 0.0
+    compile_cached: bool = False
     train_seconds: float = 0.0
     examples: int = 0
     losses: list[float] = field(default_factory=list)
@@ -90,10 +93,14 @@ PRESAMPLE_MAX_BYTES = 64 * 2**20
 
 def presample_chunk(sample: BatchSampler, data: Any, n_steps: int, max_bytes: int = PRESAMPLE_MAX_BYTES) -> int:
     """How many steps' minibatches :func:`make_epoch` draws at once: all of them, unless they
-    would take more than ``max_bytes`` (at least one step)."""
+    would take more than ``max_bytes`` (the batches themselves; the sampler's intermediates come on
+    top). Then a chunk that divides the epoch, if one of at least half the budget exists (a last,
+    shorter chunk is a second copy of the step in the compiled program), else the budget; at least one step."""
     batch = jax.eval_shape(sample, jax.random.key(0), jnp.int32(0), data)
     step_bytes = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(batch))
-    return max(1, min(n_steps, max_bytes // max(step_bytes, 1)))
+    budget = max(1, min(n_steps, max_bytes // max(step_bytes, 1)))
+    divisor = next((c for c in range(budget, budget // 2, -1) if n_steps % c == 0), None)
+    return divisor or budget
 
 
 def make_epoch(update: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]], sample: BatchSampler,
@@ -105,13 +112,14 @@ def make_epoch(update: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]
     recompiling. Step ``s`` trains on ``sample(keys[s], global_step, data)``. The minibatches of
     ``chunk`` steps are drawn together (``vmap`` of ``sample``: a few large kernels instead of a
     handful of small ones per step; the same batches bit for bit), then ``lax.scan`` runs the steps
-    over them; ``chunk`` defaults to every step of the epoch. With a ``mesh`` every minibatch is
+    over them; ``chunk`` defaults to :func:`presample_chunk` (every step of the epoch unless their
+    batches pass :data:`PRESAMPLE_MAX_BYTES`). With a ``mesh`` every minibatch is
     split along its batch axis over the devices and the outputs keep ``out_shardings``.
     """
-    chunk = n_steps if chunk is None else max(1, min(chunk, n_steps))
 
     def epoch(params: Any, rest: Any, opt_state: Any, key: jax.Array, epoch_index: jax.Array,
               data: Any) -> tuple[Any, Any, jax.Array]:
+        steps_per_chunk = presample_chunk(sample, data, n_steps) if chunk is None else max(1, min(chunk, n_steps))
         def step(carry: tuple[Any, Any], batch: Any) -> tuple[tuple[Any, Any], jax.Array]:
             params, opt_state = carry
             if mesh is not None:
@@ -121,18 +129,21 @@ def make_epoch(update: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]
 
         def run_steps(carry: tuple[Any, Any], keys_C: jax.Array, steps_C: jax.Array) -> tuple[tuple[Any, Any], jax.Array]:
             batches = jax.vmap(sample, in_axes=(0, 0, None))(keys_C, steps_C, data)
+            if mesh is not None:  # each device draws its part of every batch
+                batches = shard_batch(mesh, batches, axis=1)
             return jax.lax.scan(step, carry, batches)
 
         keys = jax.random.split(jax.random.fold_in(key, epoch_index), n_steps)
         global_steps = (epoch_index - 1) * n_steps + jnp.arange(n_steps)  # epochs count from 1
-        n_chunks, tail = divmod(n_steps, chunk)
-        head = n_chunks * chunk
+        n_chunks, tail = divmod(n_steps, steps_per_chunk)
+        head = n_chunks * steps_per_chunk
         carry = (params, opt_state)
         if n_chunks == 1:
             carry, losses = run_steps(carry, keys[:head], global_steps[:head])
         else:
             carry, losses = jax.lax.scan(lambda c, xs: run_steps(c, *xs), carry,
-                                         (keys[:head].reshape(n_chunks, chunk), global_steps[:head].reshape(n_chunks, chunk)))
+                                         (keys[:head].reshape(n_chunks, steps_per_chunk),
+                                          global_steps[:head].reshape(n_chunks, steps_per_chunk)))
             losses = losses.reshape(head)
         if tail:
             carry, tail_losses = run_steps(carry, keys[head:], global_steps[head:])
@@ -159,9 +170,9 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
         out_shardings, unpad = placed.out_shardings, placed.unpad
     else:
         opt_state = jax.jit(updater.init)(params)  # one compiled call, not dozens of eager ops
-    chunk = presample_chunk(plan.sample, data, plan.steps_per_epoch)
-    epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings, chunk)
-    compiled = compile_cached(epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data))
+    epoch_fn = make_epoch(updater.step, plan.sample, plan.steps_per_epoch, mesh, out_shardings)
+    epoch_program = compile_cached(epoch_fn.lower(params, rest, opt_state, key, jnp.int32(0), data))
+    compiled, outcome.compile_cached = epoch_program.executable, epoch_program.cached
     outcome.compile_seconds = time.perf_counter() - start
 
     best_value, best_params, stale = -math.inf, None, 0
