@@ -53,6 +53,12 @@ CHILD = textwrap.dedent("""
         outcome = train(model, "pairwise", split, cfg, 0)
         out[name] = {"losses": outcome.losses,
                      "items": np.asarray(outcome.model.item_factors[...]).tolist()}
+    # several chunks of presampled batches (3 steps' worth of a 512-row batch of 3 int32 arrays)
+    import recbench.train.loop as loop
+    loop.PRESAMPLE_MAX_BYTES = 3 * 3 * 512 * 4
+    model = MFBPR(split.train.n_users, split.train.n_items, dim=8, seed=0)
+    cfg = TrainConfig(devices=4, **common, **runs["dense_adam"])
+    out["dense_adam_in_chunks"] = {"losses": train(model, "pairwise", split, cfg, 0).losses}
     # where the state lives when tables are sharded
     cfg = TrainConfig(devices=4, shard_tables=True, sparse_optimizer="adagrad", **common)
     _, params, rest, _, updater = make_updater(MFBPR(301, 202, dim=8), cfg, 1)
@@ -95,6 +101,12 @@ def test_four_devices_train_to_the_same_loss_as_one(four_devices: dict, split, n
     np.testing.assert_allclose(four_devices[name]["losses"], outcome.losses, rtol=1e-5)
     np.testing.assert_allclose(np.asarray(four_devices[name]["items"]),
                                np.asarray(outcome.model.item_factors[...]), rtol=1e-3, atol=1e-5)
+
+
+def test_four_devices_train_in_chunks_of_presampled_batches_to_the_same_loss(four_devices: dict, split) -> None:
+    outcome = train(MFBPR(split.train.n_users, split.train.n_items, dim=8, seed=0), "pairwise", split,
+                    TrainConfig(**COMMON, **RUNS["dense_adam"]), 0)
+    np.testing.assert_allclose(four_devices["dense_adam_in_chunks"]["losses"], outcome.losses, rtol=1e-5)
 
 
 def test_sharded_tables_are_split_by_rows_and_padded(four_devices: dict) -> None:
