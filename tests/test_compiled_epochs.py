@@ -52,3 +52,12 @@ def test_the_cache_keeps_only_the_most_recent_epochs(split, monkeypatch) -> None
         _run(split, 0, dim)
         keys.append(next(reversed(compiled_epochs._CACHE)))
     assert list(compiled_epochs._CACHE) == keys[1:]
+
+
+def test_the_key_names_the_devices_and_a_lowering_it_cannot_read_is_not_shared(split) -> None:
+    lowered = jax.jit(lambda x: x * 2).lower(jax.numpy.ones(3))
+    key = compiled_epochs.program_key(lowered)
+    assert key is not None and str([d.id for d in jax.devices()[:1]]) in key
+    lowered._lowering.const_args = [jax.numpy.ones(40)]  # constants hoisted out of the program's text
+    assert compiled_epochs.program_key(lowered) is None
+    assert not compiled_epochs.compile_cached(lowered).cached and not compiled_epochs._CACHE

@@ -38,16 +38,17 @@ def program_key(lowered: Any) -> tuple[str, ...] | None:
     ids, and the jax options that steer XLA without showing in the text. A lowering with constants
     hoisted out of its text (jax's ``jax_use_simplified_jaxpr_constants``) is never shared.
     """
-    lowering = getattr(lowered, "_lowering", None)
+    lowering = getattr(lowered, "_lowering", None)  # jax's MeshComputation (jax 0.10)
     compile_args = getattr(lowering, "compile_args", None)
-    if not isinstance(compile_args, dict) or getattr(lowering, "const_args", None):
+    if (not isinstance(compile_args, dict) or "kept_var_idx" not in compile_args
+            or not hasattr(lowering, "const_args") or lowering.const_args or not hasattr(lowering, "_device_list")):
         return None
-    devices = compile_args.get("device_assignment") or ()
     return (
         hashlib.sha256(lowered.as_text().encode()).hexdigest(),
         str(lowered.in_tree), str(lowered.out_tree),
-        str(sorted(compile_args.get("kept_var_idx") or ())),
-        jax.default_backend(), str([getattr(d, "id", d) for d in devices]),
+        str(sorted(compile_args["kept_var_idx"])),
+        jax.default_backend(), str([getattr(d, "id", d) for d in (lowering._device_list or ())]),
+        str(getattr(lowering, "_compiler_options_kvs", None)),
         str([getattr(jax.config, name, None) for name in _XLA_STEERING_OPTIONS]),
     )
 
