@@ -20,6 +20,7 @@ from recbench.data.split import Split
 from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError, describe_exception
 from recbench.evaluate.metric_names import parse_metric
 from recbench.manager import PluginHost
+from recbench.results.environment import recbench_source
 from recbench.results.record import RunRecord, stable_hash
 from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
@@ -74,6 +75,8 @@ class Runner:
         self._validate_names()
         # the leaderboard row of each run; two entries with the same runs fail here, before any run
         self.leaderboard_rows: RowNames = row_names(host, sweep, strict=True)
+        recbench_source()  # fingerprint the code now (cached per process), not at the first record: files
+        # edited while the first run trains would be named as the code that ran
         self._environment: dict[str, Any] | None = None
         self.splits_made: dict[tuple[str, int], Split] = {}
         self.preprocessing: dict[str, list[dict[str, Any]]] = {}

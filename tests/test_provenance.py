@@ -70,3 +70,17 @@ def test_every_record_environment_names_the_source() -> None:
         assert source["git"]["commit"] == head
     else:
         assert source["git"] is None
+
+
+def test_a_runner_fingerprints_the_code_when_the_sweep_starts(tmp_path: Path) -> None:
+    from recbench.config import sweep_from_mapping
+    from recbench.manager import PluginHost
+    from recbench.results.environment import recbench_source
+    from recbench.runner import Runner
+
+    recbench_source.cache_clear()
+    sweep = sweep_from_mapping({"name": "t", "seeds": [0], "metrics": ["ndcg@10"], "datasets": ["synthetic"],
+                                "models": ["pop"], "out": str(tmp_path / "out")})
+    Runner(PluginHost(autoload=False), sweep, progress=None)  # no run yet
+    assert recbench_source.cache_info().currsize == 1
+    assert recbench_source()["fingerprint"] == source_fingerprint()

@@ -22,6 +22,10 @@ MAX_CACHED_EPOCHS = 32
 
 _CACHE: OrderedDict[tuple[str, ...], Any] = OrderedDict()
 
+#: jax options that steer XLA's compile without showing in the lowered text (part of the key).
+_XLA_STEERING_OPTIONS = ("jax_optimization_level", "jax_exec_time_optimization_effort",
+                         "jax_memory_fitting_effort", "jax_enable_x64", "jax_default_matmul_precision")
+
 
 class CompiledEpoch(NamedTuple):
     """An executable and whether it came from the cache."""
@@ -52,9 +56,6 @@ def program_key(lowered: Any) -> tuple[str, ...] | None:
         str([getattr(jax.config, name, None) for name in _XLA_STEERING_OPTIONS]),
     )
 
-
-_XLA_STEERING_OPTIONS = ("jax_optimization_level", "jax_exec_time_optimization_effort",
-                         "jax_memory_fitting_effort", "jax_enable_x64", "jax_default_matmul_precision")
 
 
 def compile_cached(lowered: Any) -> CompiledEpoch:
