@@ -100,19 +100,20 @@ def test_plain_stable_argsort_reference_on_masked_ties() -> None:
 def test_default_path_leading_axes_and_other_dtypes() -> None:
     rng = np.random.default_rng(3)
     x = rng.integers(-3, 3, (2, 3, 2000)).astype(np.int32)
+    negative = -rng.integers(1, 1_000_000, (4, 2000)).astype(np.int32)  # the k-th group maximum < 0
     assert uses_two_stages(2000, 10)
-    for array in (jnp.asarray(x), jnp.asarray(x, jnp.float16), jnp.asarray(x, jnp.bfloat16)):
+    for array in (jnp.asarray(x), jnp.asarray(x, jnp.float16), jnp.asarray(x, jnp.bfloat16), jnp.asarray(negative)):
         values, indices = top_k_exact(array, 10)
         lax_values, lax_indices = jax.lax.top_k(array, 10)
-        assert values.shape == (2, 3, 10) and values.dtype == array.dtype
+        assert values.shape == (*array.shape[:-1], 10) and values.dtype == array.dtype
         np.testing.assert_array_equal(np.asarray(indices), np.asarray(lax_indices))
         np.testing.assert_array_equal(np.asarray(values), np.asarray(lax_values))
 
 
 def test_small_catalogues_and_many_groups_fall_back() -> None:
     assert not uses_two_stages(100, 10)  # small catalogue: plain lax.top_k
-    assert uses_two_stages(1024, 10) and not uses_two_stages(1023, 10)
-    assert uses_two_stages(5120, 20) and not uses_two_stages(5119, 20)  # larger k needs more items
+    assert uses_two_stages(512, 10) and not uses_two_stages(511, 10)
+    assert uses_two_stages(1280, 20) and not uses_two_stages(1279, 20)  # larger k needs more items
     assert not uses_two_stages(5000, 157, group=32, min_items=0)  # 157 groups <= k
     assert uses_two_stages(5000, 156, group=32, min_items=0)
     assert not uses_two_stages(5000, 0)

@@ -9,8 +9,9 @@ rows and NaNs included:
 1. Cut the last axis into groups of ``G`` consecutive items (the tail padded with the smallest value
    in the total order, behind every real item) and take each group's maximum (in the total order).
 2. ``lax.top_k`` of the group maxima picks ``k`` groups; sorted ascending, they are gathered into
-   ``k * G`` candidates, whose position grows with the item index; ``lax.top_k`` of the candidates
-   is the answer, positions mapped back to item indices.
+   ``k * G`` candidates, whose position grows with the item index.
+3. Candidates below the ``k``-th largest of the chosen group maxima become the smallest value;
+   ``lax.top_k`` of the candidates is the answer, positions mapped back to item indices.
 
 Why it is exact. Let item ``t`` of group ``g`` be in the true top k (order: value descending, then
 index ascending). Every group ``h`` ranked before ``g`` by the group maxima (a larger maximum, or
@@ -20,7 +21,10 @@ groups rank before ``g``, and ``lax.top_k`` of the group maxima (ties to the low
 ``g``. The candidates thus hold the whole true top k, and ``lax.top_k`` over them, in ascending item
 order, applies the same order and tie rule to a superset of it. Padding (the smallest value, after
 every real item) loses to every real item, and the candidates hold at least ``k`` real items, so it
-never appears.
+never appears. Step 3 changes no answer: the ``k`` chosen group maxima are ``k`` distinct items at or
+above the ``k``-th of them, so nothing below it is in the top k, and they remain to fill it. It makes
+the second ``lax.top_k`` cheap: XLA's CPU TopK spends its time replacing members of its running top k
+(random rows of 320: 2.1 ms for 943 rows; 95% of them at the smallest value: 0.86 ms).
 """
 
 from __future__ import annotations
@@ -29,16 +33,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Chosen by measurement on a 2-core CPU (XLA's CPU TopK costs about 2 ns an item plus a per-row part
-# that grows with k): groups of 32 keep the group maxima a fast vectorised reduction and are near the
-# best size from 1.7k to 27k items; two stages win at k <= 10 from about 1k items, and at larger k
-# from about 256 * k items (k = 20: 5k, k = 50: 13k, k = 100: 26k).
+# Chosen by measurement on a 2-core CPU (1024 random rows, benchmarks/RESULTS.md, sixth session):
+# groups of 32 keep the group maxima a fast vectorised reduction and are near the best size from 1.7k
+# to 27k items; two stages win at k <= 10 from 512 items (1.16x; 1.5x at 2k), and at larger k from
+# about 64 * k items (k = 20: 1.46x at 2k; k = 50: 1.31x at 5k; k = 100: 1.08x at 5k, 1.69x at 26k).
 DEFAULT_GROUP = 32
 
 
 def default_min_items(k: int) -> int:
     """Fewest items for which the two-stage form is used by default, at cutoff ``k``."""
-    return 1024 if k <= 10 else 256 * k
+    return 512 if k <= 10 else 64 * k
 
 
 def _int_dtype(dtype: np.dtype) -> np.dtype:
@@ -55,6 +59,11 @@ def _to_key(x: jax.Array) -> jax.Array:
 def _from_key(key: jax.Array, dtype: np.dtype) -> jax.Array:
     magnitude = jnp.array(np.iinfo(key.dtype).max, key.dtype)
     return jax.lax.bitcast_convert_type(jnp.where(key < 0, key ^ magnitude, key), dtype)
+
+
+def _order_key(x: jax.Array) -> jax.Array:
+    """Integers ordered as ``lax.top_k`` orders ``x``: the total order's key for floats, else ``x``."""
+    return _to_key(x) if jnp.issubdtype(x.dtype, jnp.floating) else x
 
 
 def _group_max(x_BxNxG: jax.Array) -> jax.Array:
@@ -106,12 +115,19 @@ def top_k_exact(scores_BxI: jax.Array, k: int, group: int = DEFAULT_GROUP,
     padded_BxNG = x_BxI
     if n_groups * group > n_items:  # fused into the reduction below, not materialised
         padded_BxNG = jnp.pad(x_BxI, ((0, 0), (0, n_groups * group - n_items)), constant_values=_lowest(x_BxI.dtype))
-    _, groups_BxK = jax.lax.top_k(_group_max(padded_BxNG.reshape(n_rows, n_groups, group)), k)
+    group_maxima_BxK, groups_BxK = jax.lax.top_k(_group_max(padded_BxNG.reshape(n_rows, n_groups, group)), k)
     groups_BxK = jnp.sort(groups_BxK, axis=-1)  # candidate positions grow with the item index
     items_BxC = (groups_BxK[:, :, None] * group + jnp.arange(group, dtype=groups_BxK.dtype)).reshape(n_rows, k * group)
     candidates_BxC = jnp.take_along_axis(x_BxI, jnp.minimum(items_BxC, n_items - 1), axis=1, mode="promise_in_bounds")
-    if n_groups * group > n_items:  # the last group's padding: last in position, lowest in value
-        candidates_BxC = jnp.where(items_BxC < n_items, candidates_BxC, _lowest(x_BxI.dtype))
+    # Below the k-th group maximum no candidate can be in the top k (the k group maxima beat it), so
+    # such candidates, and the last group's padding, become the lowest value: same answer, and a far
+    # cheaper second TopK, whose cost is in replacing its running top k.
+    # (the k-th as the least of the k: slicing the k-th alone breaks XLA's TopK rewrite into a full sort)
+    kth_group_max_Bx1 = _order_key(group_maxima_BxK).min(axis=-1, keepdims=True)
+    keep_BxC = _order_key(candidates_BxC) >= kth_group_max_Bx1
+    if n_groups * group > n_items:
+        keep_BxC &= items_BxC < n_items
+    candidates_BxC = jnp.where(keep_BxC, candidates_BxC, _lowest(x_BxI.dtype))
     values_BxK, positions_BxK = jax.lax.top_k(candidates_BxC, k)
     indices_BxK = jnp.take_along_axis(items_BxC, positions_BxK, axis=1, mode="promise_in_bounds").astype(jnp.int32)
     return values_BxK.reshape(*lead, k), indices_BxK.reshape(*lead, k)
