@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = sub.add_parser("compare", parents=[common], help="two models: per-metric deltas and paired p-values")
     compare.add_argument("results", nargs="+", help="result directories")
-    compare.add_argument("--models", required=True, help="A,B: the two models to compare")
+    compare.add_argument("--models", required=True,
+                         help="A,B: the two models to compare, each NAME or NAME@VARIANT (a model run with several settings)")
     compare.add_argument("--metrics", help="comma-separated metrics (default: all with per-user values)")
 
     listing = sub.add_parser("list", parents=[common], help="list installed plugins")

@@ -1,0 +1,86 @@
+"""``recbench compare``: sides are one model with one setting, pairs are (split, protocol, user)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from recbench.errors import ConfigError
+from recbench.results.compare import compare_models, variant_of
+from recbench.results.record import RunRecord
+from recbench.results.store import ResultStore
+
+USERS = np.arange(40)
+
+
+def _write(store: ResultStore, key: str, name: str, config: dict, values: np.ndarray,
+           split_id: str = "s1", protocol: str = "full_ranking") -> RunRecord:
+    record = RunRecord(run_key=key, status="ok", seed=0, dataset={"name": "d"}, split={"split_id": split_id},
+                       model={"name": name, "config": config, "training": {"epochs": 5}},
+                       evaluation={"protocol": protocol})
+    store.write(record, USERS, {"ndcg@10": values})
+    return record
+
+
+@pytest.fixture()
+def results(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray], dict[str, RunRecord]]:
+    rng = np.random.default_rng(0)
+    store = ResultStore(tmp_path)
+    values = {"pop": rng.random(40), "scratch": rng.random(40), "pretrained": rng.random(40) + 0.1}
+    records = {
+        "pop": _write(store, "k1", "pop", {}, values["pop"]),
+        "scratch": _write(store, "k2", "neumf", {"dim": 8, "pretrain": False}, values["scratch"]),
+        "pretrained": _write(store, "k3", "neumf", {"dim": 8, "pretrain": True}, values["pretrained"]),
+    }
+    return tmp_path, values, records
+
+
+def _row(table: str) -> list[str]:
+    line = next(line for line in table.splitlines() if line.startswith("| ndcg@10"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_a_model_run_with_two_settings_must_be_named_with_its_variant(results) -> None:
+    root, _, records = results
+    with pytest.raises(ConfigError) as err:
+        compare_models([root], "pop,neumf", None)
+    message = str(err.value)
+    assert "neumf has runs with 2 different settings" in message and "config.pretrain=True" in message
+    assert f"@{variant_of(records['pretrained'])}" in message and "config.dim" not in message  # only what differs
+    assert "\n" not in message
+
+
+def test_two_settings_of_one_model_compare_against_each_other(results) -> None:
+    root, values, records = results
+    scratch, pretrained = (f"neumf@{variant_of(records[n])[:5]}" for n in ("scratch", "pretrained"))
+    row = _row(compare_models([root], f"{scratch},{pretrained}", "ndcg@10"))
+    a, b = values["scratch"], values["pretrained"]
+    assert row[1] == f"{a.mean():.4f}" and row[2] == f"{b.mean():.4f}" and row[3] == f"{b.mean() - a.mean():+.4f}"
+    assert row[4] == f"{stats.ttest_rel(b, a).pvalue:.2g}" and row[6] == "40"
+    row = _row(compare_models([root], f"pop,{pretrained}", "ndcg@10"))
+    assert row[1] == f"{values['pop'].mean():.4f}" and row[2] == f"{b.mean():.4f}"
+
+
+def test_runs_evaluated_under_other_protocols_or_splits_are_not_paired(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    _write(store, "k1", "pop", {}, np.ones(40), protocol="full_ranking")
+    _write(store, "k2", "mf_bpr", {}, np.zeros(40), protocol="sampled[uniform:99]")
+    assert _row(compare_models([tmp_path], "pop,mf_bpr", "ndcg@10"))[-1] == "0"
+    other_split = _write(store, "k3", "mf_bpr", {"dim": 64}, np.zeros(40), split_id="s2")
+    assert _row(compare_models([tmp_path], f"pop,mf_bpr@{variant_of(other_split)}", "ndcg@10"))[-1] == "0"
+
+
+@pytest.mark.parametrize("models, says", [
+    ("pop", "name exactly two different models"),
+    ("pop,pop", "name exactly two different models"),
+    ("pop,gru4rec", "no completed runs of 'gru4rec'"),
+    ("pop,neumf@zzzz", "neumf has no runs with variant 'zzzz'"),
+])
+def test_bad_sides_are_refused_in_one_line(results, models: str, says: str) -> None:
+    root, _, _ = results
+    with pytest.raises(ConfigError, match=says) as err:
+        compare_models([root], models, None)
+    assert "\n" not in str(err.value)
