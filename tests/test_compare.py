@@ -53,6 +53,18 @@ def test_a_model_run_with_two_settings_must_be_named_with_its_variant(results) -
     assert "\n" not in message
 
 
+def test_runs_of_another_model_version_are_another_variant(tmp_path: Path) -> None:
+    store = ResultStore(tmp_path)
+    _write(store, "k1", "pop", {}, np.ones(40))
+    old = RunRecord(run_key="k2", status="ok", seed=0, dataset={"name": "d"}, split={"split_id": "s1"},
+                    model={"name": "pop", "version": "0", "config": {}, "training": {"epochs": 5}},
+                    evaluation={"protocol": "full_ranking"})
+    store.write(old, USERS, {"ndcg@10": np.zeros(40)})
+    _write(store, "k3", "mf_bpr", {}, np.ones(40))
+    with pytest.raises(ConfigError, match="pop has runs with 2 different settings .*model.version='0'"):
+        compare_models([tmp_path], "pop,mf_bpr", None)
+
+
 def test_two_settings_of_one_model_compare_against_each_other(results) -> None:
     root, values, records = results
     scratch, pretrained = (f"neumf@{variant_of(records[n])[:5]}" for n in ("scratch", "pretrained"))
@@ -78,6 +90,8 @@ def test_runs_evaluated_under_other_protocols_or_splits_are_not_paired(tmp_path:
     ("pop,pop", "name exactly two different models"),
     ("pop,gru4rec", "no completed runs of 'gru4rec'"),
     ("pop,neumf@zzzz", "neumf has no runs with variant 'zzzz'"),
+    ("neumf@zzzz,pop", r"its variants: @\w{8}: config.pretrain=False; @\w{8}: config.pretrain=True\)"),
+    ("pop@zzzz,neumf", r"pop has no runs with variant 'zzzz' under .* \(its variants: @\w{8}\)$"),
 ])
 def test_bad_sides_are_refused_in_one_line(results, models: str, says: str) -> None:
     root, _, _ = results

@@ -23,8 +23,9 @@ PairKey = tuple[str, str, int]  # (split_id, evaluation protocol, user)
 
 
 def settings_of(record: RunRecord) -> dict[str, dict]:
-    """The run's effective settings: its model config and training settings."""
-    return {"config": record.model.get("config", {}), "training": record.model.get("training", {})}
+    """The run's effective settings: its model's version, config and training settings."""
+    return {"model": {"version": record.model.get("version")}, "config": record.model.get("config", {}),
+            "training": record.model.get("training", {})}
 
 
 def variant_of(record: RunRecord) -> str:
@@ -47,7 +48,8 @@ def _setting(settings: dict[str, dict], dotted: str) -> object:
 def _describe(variants: dict[str, dict[str, dict]]) -> str:
     """``@variant: part.key=value, ...`` for each variant, naming only the settings that differ."""
     differing = _differences(variants.values())
-    return "; ".join(f"@{variant}: " + ", ".join(f"{d}={_setting(settings, d)!r}" for d in differing)
+    return "; ".join(f"@{variant}" + (": " if differing else "") + ", ".join(f"{d}={_setting(settings, d)!r}"
+                                                                          for d in differing)
                      for variant, settings in sorted(variants.items()))
 
 
@@ -56,7 +58,7 @@ def _pick_variant(side: str, name: str, prefix: str | None, variants: dict[str, 
     chosen = [v for v in variants if prefix is None or v.startswith(prefix)]
     if prefix is not None and not chosen:
         raise ConfigError(f"--models {side!r}: {name} has no runs with variant {prefix!r} under {where} "
-                          f"(its variants: {_describe(variants) or ', '.join(sorted(variants))})")
+                          f"(its variants: {_describe(variants)})")
     if len(chosen) > 1:
         raise ConfigError(f"--models {side!r}: {name} has runs with {len(chosen)} different settings under {where} "
                           f"({_describe({v: variants[v] for v in chosen})}); name one as {name}@VARIANT, "
@@ -75,7 +77,6 @@ def compare_models(roots: list[Path], models: str, metrics: str | None) -> str:
         raise ConfigError(f"--models {models!r}: name exactly two different models, e.g. pop,mf_bpr "
                           f"(or two settings of one, e.g. neumf@1a2b,neumf@3c4d)")
     where = ", ".join(map(str, roots))
-    parsed = [(side, *side.partition("@")[::2]) for side in sides]
     runs: dict[str, list[tuple[ResultStore, RunRecord]]] = {}
     for root in roots:
         store = ResultStore(root)
@@ -83,7 +84,8 @@ def compare_models(roots: list[Path], models: str, metrics: str | None) -> str:
             if record.status == "ok":
                 runs.setdefault(str(record.model.get("name")), []).append((store, record))
     values: dict[str, dict[str, dict[PairKey, float]]] = {}
-    for side, name, prefix in parsed:
+    for side in sides:
+        name, _, prefix = side.partition("@")
         if name not in runs:
             raise ConfigError(f"no completed runs of {name!r} under {where}")
         variants = {variant_of(r): settings_of(r) for _, r in runs[name]}
