@@ -75,8 +75,9 @@ class Runner:
         self._validate_names()
         # the leaderboard row of each run; two entries with the same runs fail here, before any run
         self.leaderboard_rows: RowNames = row_names(host, sweep, strict=True)
-        recbench_source()  # fingerprint the code now (cached per process), not at the first record: files
-        # edited while the first run trains would be named as the code that ran
+        # fingerprint the code now (cached per process), not at the first record: files edited while
+        # the first run trains would be named as the code that ran
+        recbench_source()
         self._environment: dict[str, Any] | None = None
         self.splits_made: dict[tuple[str, int], Split] = {}
         self.preprocessing: dict[str, list[dict[str, Any]]] = {}

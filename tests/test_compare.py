@@ -90,6 +90,7 @@ def test_runs_evaluated_under_other_protocols_or_splits_are_not_paired(tmp_path:
     ("pop,pop", "name exactly two different models"),
     ("pop,gru4rec", "no completed runs of 'gru4rec'"),
     ("pop,neumf@zzzz", "neumf has no runs with variant 'zzzz'"),
+    ("pop,pop@", "pop and pop@ name the same runs"),  # a variant prefix that names the only variant
     ("neumf@zzzz,pop", r"its variants: @\w{8}: config.pretrain=False; @\w{8}: config.pretrain=True\)"),
     ("pop@zzzz,neumf", r"pop has no runs with variant 'zzzz' under .* \(its variants: @\w{8}\)$"),
 ])

@@ -24,7 +24,7 @@ every real item) loses to every real item, and the candidates hold at least ``k`
 never appears. Step 3 changes no answer: the ``k`` chosen group maxima are ``k`` distinct items at or
 above the ``k``-th of them, so nothing below it is in the top k, and they remain to fill it. It makes
 the second ``lax.top_k`` cheap: XLA's CPU TopK spends its time replacing members of its running top k
-(random rows of 320: 2.1 ms for 943 rows; 95% of them at the smallest value: 0.86 ms).
+(943 random rows of 320: 2.1 ms; with 95% of the values at -inf: 0.86 ms).
 """
 
 from __future__ import annotations

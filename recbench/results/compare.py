@@ -84,12 +84,17 @@ def compare_models(roots: list[Path], models: str, metrics: str | None) -> str:
             if record.status == "ok":
                 runs.setdefault(str(record.model.get("name")), []).append((store, record))
     values: dict[str, dict[str, dict[PairKey, float]]] = {}
+    picked: dict[tuple[str, str], str] = {}
     for side in sides:
         name, _, prefix = side.partition("@")
         if name not in runs:
             raise ConfigError(f"no completed runs of {name!r} under {where}")
         variants = {variant_of(r): settings_of(r) for _, r in runs[name]}
         variant = _pick_variant(side, name, prefix or None, variants, where)
+        if (name, variant) in picked:
+            raise ConfigError(f"--models {models!r}: {picked[name, variant]} and {side} name the same runs "
+                              f"({name}@{variant}); name two different models or settings")
+        picked[name, variant] = side
         values[side] = {}
         for store, record in runs[name]:
             if variant_of(record) != variant:

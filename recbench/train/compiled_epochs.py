@@ -57,7 +57,6 @@ def program_key(lowered: Any) -> tuple[str, ...] | None:
     )
 
 
-
 def compile_cached(lowered: Any) -> CompiledEpoch:
     """``lowered.compile()``, or the executable an identical program already compiled in this process."""
     key = program_key(lowered)
