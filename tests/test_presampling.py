@@ -92,3 +92,19 @@ def test_presample_chunk_keeps_drawn_batches_under_the_byte_budget(small_synthet
     assert presample_chunk(plan.sample, plan.data, 997, max_bytes=10 * step_bytes) == 10  # 997 is prime: a tail
     assert presample_chunk(plan.sample, plan.data, 1000, max_bytes=1) == 1  # at least one step
     assert presample_chunk(plan.sample, plan.data, 4) == 4  # never more than the epoch
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_sampler_intermediates_stay_within_twice_the_drawn_batches(small_synthetic, family) -> None:
+    # PRESAMPLE_MAX_BYTES counts the drawn batches only; what the vmapped sampler needs on top while
+    # drawing them (XLA's temporary buffers) must stay a small multiple of that, or the budget misleads
+    _, _, plan = _plan(family, small_synthetic, 64)
+    keys, steps = jax.random.split(jax.random.key(0), 8), jnp.arange(8)
+    draw = jax.jit(jax.vmap(plan.sample, in_axes=(0, 0, None)))
+    batches = jax.eval_shape(draw, keys, steps, plan.data)
+    batch_bytes = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(batches))
+    memory = draw.lower(keys, steps, plan.data).compile().memory_analysis()
+    if memory is None:
+        pytest.skip("this backend reports no memory analysis")
+    assert memory.output_size_in_bytes >= batch_bytes  # (plus the output tuple's pointer table)
+    assert memory.temp_size_in_bytes <= 2 * batch_bytes, (family, memory.temp_size_in_bytes, batch_bytes)
