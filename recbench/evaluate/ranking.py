@@ -331,6 +331,10 @@ def _spec(entry: Any) -> MetricSpec:
     return MetricSpec(name="anonymous", version="0", description="", fn=entry)
 
 
+#: Per-user count of NaN and infinite scores among a batch's outputs (not a metric).
+NON_FINITE = "__non_finite__"
+
+
 def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, MetricSpec],
                     sampled: bool, n_train_users_total: int = 0) -> Callable[..., dict[str, jax.Array]]:
     """A jitted function (model state, popularity, {name: plan array}) -> {metric: values_NxB, ...}.
@@ -349,6 +353,8 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, Met
         bitmaps = "exclude_bits" in batch
         model = nnx.merge(graphdef, state)
         scores_BxI = model.score(users_B).astype(jnp.float32)
+        # counted per user before any masking: a NaN or infinite score is a diverged model (the suite refuses it)
+        non_finite_B = (~jnp.isfinite(scores_BxI)).sum(axis=1)
         if sampled:
             allowed_BxI = jnp.zeros(scores_BxI.shape, bool).at[batch["include_rows"], batch["include_items"]].set(
                 True, mode="drop")
@@ -406,6 +412,7 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, Met
             items = top_items_BxK[:, :k]
             weight = jnp.where((items >= 0) & valid_B[:, None], 1.0, 0.0)  # padding users do not count
             out[f"__exposure@{k}__"] = jnp.zeros((n_items,), jnp.float32).at[items].add(weight, mode="drop")
+        out[NON_FINITE] = non_finite_B
         return out
 
     def run(state: Any, popularity_I: jax.Array, arrays: Mapping[str, jax.Array]) -> dict[str, jax.Array]:
@@ -424,6 +431,8 @@ class RankingResult:
     seconds: float
     protocol: str = "full_ranking"
     global_values: dict[str, float] = field(default_factory=dict)
+    #: per evaluated user (aligned with ``users``), how many items the model scored NaN or +-inf
+    non_finite_scores: np.ndarray | None = None
 
     def means(self) -> dict[str, float]:
         out = {name: float(values.mean()) if values.size else float("nan") for name, values in self.per_user.items()}
@@ -477,7 +486,7 @@ class RankingEvaluator:
 
     def _collect(self, plan: EvalPlan, values: Mapping[str, jax.Array], seconds: float) -> RankingResult:
         mask = plan.valid_NxB.reshape(-1)
-        flat = {name: np.asarray(v).reshape(-1)[mask] for name, v in values.items() if not name.startswith("__exposure")}
+        flat = {name: np.asarray(v).reshape(-1)[mask] for name, v in values.items() if not name.startswith("__")}
         n_relevant = plan.n_relevant_NxB.reshape(-1)[mask]
         exposures = {name: np.asarray(v).sum(axis=0) for name, v in values.items() if name.startswith("__exposure")}
         per_user, global_values = {}, {}
@@ -491,4 +500,5 @@ class RankingEvaluator:
                 inputs = GlobalInputs(exposures[f"__exposure@{k}__"], flat[name], n_relevant, self.n_items)
                 global_values[name] = float(spec.aggregate(inputs, k))
         protocol = f"sampled[{plan.candidates_source}]" if plan.sampled else "full_ranking"
-        return RankingResult(plan.users, per_user, plan.n_users_without_targets, seconds, protocol, global_values)
+        return RankingResult(plan.users, per_user, plan.n_users_without_targets, seconds, protocol, global_values,
+                             np.asarray(values[NON_FINITE]).reshape(-1)[mask])

@@ -15,7 +15,7 @@ import numpy as np
 
 from recbench.data.interactions import Interactions
 from recbench.data.split import Split
-from recbench.errors import ConfigError, DataError
+from recbench.errors import ConfigError, DataError, DivergedError
 from recbench.evaluate.metric_names import MetricRef
 from recbench.types import MetricSpec
 
@@ -101,14 +101,27 @@ class EvaluationSuite:
             if not _predicts(model):
                 return None
             return lambda m: sign * self.rating.evaluate(m, "valid").means()[metric]
-        return lambda m: sign * self.ranking.evaluate(m, "valid").means()[metric]
+        return lambda m: sign * self._ranking(m, "valid").means()[metric]
+
+    def _ranking(self, model: Any, part: str) -> Any:
+        """The ranking evaluator's result, refused (:class:`DivergedError`) if ``model`` scored an
+        evaluated user's item NaN or infinite: such a run is diverged, its ranking means nothing."""
+        result = self.ranking.evaluate(model, part)
+        counts = result.non_finite_scores
+        users = int(np.count_nonzero(counts))
+        if users:
+            raise DivergedError(
+                f"model {type(model).__name__} scored {int(counts.sum()):,} items NaN or infinite for {users:,} "
+                f"of {counts.size:,} users on the {part} part; the run is recorded as diverged, not ranked",
+                hint="lower the learning rate or raise regularisation; a model must score every item finitely")
+        return result
 
     def evaluate(self, model: Any, part: str) -> SuiteResult:
         parts, means = [], {}
         protocol = "full_ranking" if self.ranking is not None else "rating"
         seconds, n_users, n_without, rating_seconds = 0.0, 0, 0, 0.0
         if self.ranking is not None and part in self.ranking.plans:
-            result = self.ranking.evaluate(model, part)
+            result = self._ranking(model, part)
             parts.append((result.users, result.per_user))
             means.update(result.means())
             protocol, seconds = result.protocol, result.seconds
