@@ -43,10 +43,12 @@ def suite():
     return split, EvaluationSuite(split, metrics, split.valid, split.test)
 
 
-def _scores(split, bad_user: int | None, bad_value: float) -> np.ndarray:
+def _scores(split, bad_user: int | None, bad_value: float, part: str = "test") -> np.ndarray:
+    """Random scores; ``bad_value`` for one held-out item of ``bad_user`` in ``part`` (a candidate)."""
     table = np.random.default_rng(0).random((split.train.n_users, split.train.n_items)).astype(np.float32)
     if bad_user is not None:
-        table[bad_user, 3] = bad_value
+        held_out = getattr(split, part)
+        table[bad_user, held_out.item_idx[held_out.user_idx == bad_user][0]] = bad_value
     return table
 
 
@@ -55,12 +57,19 @@ def test_a_non_finite_score_of_an_evaluated_user_is_refused_on_test_and_validati
     split, evaluation = suite
     user = int(split.test.user_idx[0])
     model = Scores(_scores(split, user, bad_value))
-    with pytest.raises(DivergedError, match=r"scored 1 items NaN or infinite for 1 of \d+ users on the test part"):
+    with pytest.raises(DivergedError, match=r"scored candidate items NaN or infinite for 1 of \d+ users on the test part"):
         evaluation.evaluate(model, "test")
     valid_user = int(split.valid.user_idx[0])
-    validate = evaluation.validator("ndcg@10", Scores(_scores(split, valid_user, bad_value)))
+    model = Scores(_scores(split, valid_user, bad_value, "valid"))
     with pytest.raises(DivergedError, match="on the valid part"):
-        validate(Scores(_scores(split, valid_user, bad_value)))
+        evaluation.validator("ndcg@10", model)(model)
+
+
+def test_a_non_finite_score_of_a_masked_item_does_not_count(suite) -> None:
+    split, evaluation = suite
+    table = _scores(split, None, 0.0)
+    table[split.train.user_idx[0], split.train.item_idx[0]] = np.nan  # a training item: never ranked
+    assert np.isfinite(evaluation.evaluate(Scores(table), "test").means["ndcg@10"])
 
 
 def test_finite_scores_pass_and_only_evaluated_users_count(suite) -> None:
@@ -73,6 +82,7 @@ def test_finite_scores_pass_and_only_evaluated_users_count(suite) -> None:
     partial = EvaluationSuite(split, metrics, split.valid, half)
     for outside in (0, 100):  # a padding slot's user, a user of no batch
         assert np.isfinite(partial.evaluate(Scores(_scores(split, outside, np.nan)), "test").means["ndcg@10"])
+        assert not partial.ranking.evaluate(Scores(_scores(split, outside, np.nan)), "test").non_finite_scores.any()
     with pytest.raises(DivergedError, match=r"for 1 of 59 users on the test part"):
         partial.evaluate(Scores(_scores(split, 1, np.nan)), "test")
 

@@ -104,15 +104,15 @@ class EvaluationSuite:
         return lambda m: sign * self._ranking(m, "valid").means()[metric]
 
     def _ranking(self, model: Any, part: str) -> Any:
-        """The ranking evaluator's result, refused (:class:`DivergedError`) if ``model`` scored an
-        evaluated user's item NaN or infinite: such a run is diverged, its ranking means nothing."""
+        """The ranking evaluator's result, refused (:class:`DivergedError`) if ``model`` scored a
+        candidate item of an evaluated user NaN or infinite: the run diverged, its ranking means nothing."""
         result = self.ranking.evaluate(model, part)
-        counts = result.non_finite_scores
-        users = int(np.count_nonzero(counts))
+        flagged = result.non_finite_scores
+        users = int(np.count_nonzero(flagged))
         if users:
             raise DivergedError(
-                f"model {type(model).__name__} scored {int(counts.sum()):,} items NaN or infinite for {users:,} "
-                f"of {counts.size:,} users on the {part} part; the run is recorded as diverged, not ranked",
+                f"model {type(model).__name__} scored candidate items NaN or infinite for {users:,} of "
+                f"{flagged.size:,} users on the {part} part; the run is recorded as diverged, not ranked",
                 hint="lower the learning rate or raise regularisation; a model must score every item finitely")
         return result
 
