@@ -1,9 +1,13 @@
 """Leaderboards from run records: pandas aggregation over seeds, paired significance, tabulate rendering.
 
 Only comparable records share a table: same dataset fingerprint, split protocol (and version and
-parameters) and evaluation (full ranking or the same candidate source). Accuracy is mean ± sample std
-over seeds; a model with fewer completed seeds than the table's others shows its metrics as missing
-(never averaged over a subset). Throughput is the median over runs, per device kind.
+parameters), evaluation (full ranking or the same candidate source; the same ``cold_start`` setting) and
+metric versions. Within a table, runs of different versions of a model are different rows. Boards whose
+titles would be the same (one dataset name with other settings) are told apart by the settings that
+differ. Accuracy is mean ± sample std over seeds; a model with fewer completed seeds than the table's
+others shows its metrics as missing (never averaged over a subset), and several configurations of a
+model are chosen among on validation, or not at all (the row says so). Throughput is the median over
+runs, per device kind.
 
 Published figures (``[[published]]`` in a leaderboard's TOML) are shown as marked rows beside ours,
 with their sources under the table; they are never ranked, bolded or tested, and each one compared
@@ -13,7 +17,7 @@ with one of our models says whether ours differs by more than the seed spread.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,9 +58,16 @@ class Board:
         return list(dict.fromkeys(f.source for f in self.published))
 
 
-def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None) -> pd.DataFrame:
-    """One line per record: its comparability keys, row (:meth:`RowNames.row`; the model name without
-    ``rows``), seed, status, and ``v:``/``m:``/``t:`` validation, test and throughput columns."""
+#: What makes records comparable: one board per distinct value of these (see :func:`records_frame`).
+BOARD_KEYS = ["dataset", "fingerprint", "protocol", "protocol_version", "split_params", "candidates", "cold_start",
+              "metric_versions"]
+
+
+def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
+                  metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """One line per record: its comparability keys (:data:`BOARD_KEYS`; metric versions of ``metrics``,
+    all when None), row (:meth:`RowNames.row`; the model name without ``rows``) and model version, the
+    dataset entry's settings, seed, status, and ``v:``/``m:``/``t:`` validation, test and throughput columns."""
     rows = rows if rows is not None else RowNames()
     lines = []
     for r in records:
@@ -66,7 +77,11 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None) ->
             "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
             "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
             "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
-            "candidates": candidates, "model": rows.row(r), "seed": r.seed, "status": r.status,
+            "candidates": candidates, "cold_start": _cold_start(r), "metric_versions": _metric_versions(r, metrics),
+            "dataset_version": str(r.dataset.get("version")),
+            "dataset_params": _arguments(r.dataset.get("params", {})) or "none",
+            "preprocessing": _preprocessing_text(r.dataset.get("preprocessing", [])),
+            "model": rows.row(r), "model_version": r.model.get("version"), "seed": r.seed, "status": r.status,
             "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
             "evaluation": evaluation,
         }
@@ -78,6 +93,27 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None) ->
     return pd.DataFrame(lines)
 
 
+def _cold_start(record: RunRecord) -> str | None:
+    """The run's ``cold_start`` setting. Ok runs record it with their evaluation (those made before the
+    setting existed evaluated every row: ``include``); a failed run has no evaluation and so no setting."""
+    return record.evaluation.get("cold_start", "include" if record.status == "ok" else None)
+
+
+def _metric_versions(record: RunRecord, metrics: Sequence[str] | None) -> str:
+    """The versions of the run's metrics (of ``metrics`` when given) as JSON: runs whose metric definitions
+    differ are never compared. Every run records them, failed ones too (``plugins.metrics``)."""
+    recorded = record.plugins.get("metrics", {})
+    versions = {name: entry[2] if isinstance(entry, list | tuple) and len(entry) > 2 else None
+                for name, entry in recorded.items() if metrics is None or name in metrics}
+    return json.dumps(versions, sort_keys=True)
+
+
+def _preprocessing_text(reports: Sequence[dict]) -> str:
+    """The steps the run's data went through, e.g. ``kcore(users=5, items=5)``; ``none`` for none."""
+    return " + ".join(str(report.get("step")) + (_arguments(report.get("params", {})) or "()")
+                      for report in reports) or "none"
+
+
 def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
            per_user: PerUserLoader | None = None, published: Sequence[PublishedFigure] = (),
            rows: RowNames | None = None) -> list[Board]:
@@ -87,53 +123,133 @@ def boards(records: Sequence[RunRecord], metrics: Sequence[str] | None = None,
     ``rows`` (a sweep's :func:`recbench.run_keys.row_names`) give labelled ``[[models]]`` entries their
     own rows; without it each record's row is its model name.
     """
-    frame = records_frame(records, rows)
+    frame = records_frame(records, rows, metrics)
     if frame.empty:
         return []
+    frame["cold_start"] = _cold_start_of_failed_runs(frame)
+    groups = [(dict(zip(BOARD_KEYS, key, strict=True)), _rows_by_model_version(group))
+              for key, group in frame.groupby(BOARD_KEYS, sort=True, dropna=False)]
+    titles = _distinct_titles([_title(key, group) for key, group in groups], [_settings(group) for _, group in groups])
     by_key = {r.run_key: r for r in records}
+    return [_board(title, group, records, metrics, by_key, per_user, published)
+            for title, (_, group) in zip(titles, groups, strict=True)]
+
+
+def _cold_start_of_failed_runs(frame: pd.DataFrame) -> pd.Series:
+    """``cold_start`` with each failed run's (unrecorded) setting taken from its comparable ok runs when they
+    all have one; when they have both (or none ran), it stays None and the run is shown on a board of its own."""
+    others = [k for k in BOARD_KEYS if k != "cold_start"]
+    settings = frame.groupby(others, dropna=False)["cold_start"].transform(
+        lambda values: values.dropna().iloc[0] if values.dropna().nunique() == 1 else None)
+    return frame["cold_start"].where(frame["cold_start"].notna(), settings)
+
+
+def _rows_by_model_version(group: pd.DataFrame) -> pd.DataFrame:
+    """``group`` with each row whose runs come from several versions of its model split into one row per
+    version, named ``ROW (version V)``: a changed model is never averaged with its former self."""
+    versions = group.groupby("model")["model_version"].transform(lambda values: values.nunique(dropna=False))
+    named = group["model"] + " (version " + group["model_version"].astype(str) + ")"
+    return group.assign(model=group["model"].where(versions == 1, named))
+
+
+def _title(key: dict[str, object], group: pd.DataFrame) -> str:
+    """``dataset · protocol (params) · evaluation``, the evaluation saying how cold-start rows were treated
+    unless they were included (the default)."""
+    protocols = set(group.loc[group["status"] == "ok", "evaluation"].dropna())
+    evaluation = (f"sampled among {key['candidates']} candidates" if key["candidates"]
+                  else "rating prediction" if protocols == {"rating"} else "full ranking")
+    cold = {"include": "", "exclude": ", cold-start rows excluded"}.get(key["cold_start"], ", cold start not recorded")
+    split = " ".join(filter(None, (str(key["protocol"] or ""), _params_text(str(key["split_params"])))))
+    return f"{key['dataset']} · {split} · {evaluation}{cold}"
+
+
+def _settings(group: pd.DataFrame) -> dict[str, str]:
+    """What besides its title may set a board apart, as text: the dataset entry's settings, the versions of
+    the protocol and metrics, and last the data's fingerprint."""
+    def values(column: str) -> str:
+        return " / ".join(sorted(set(group[column].astype(str))))
+
+    return {"dataset version": values("dataset_version"), "dataset": values("dataset_params"),
+            "preprocessing": values("preprocessing"), "protocol version": values("protocol_version"),
+            "metric versions": _arguments(json.loads(group["metric_versions"].iloc[0])) or "none",
+            "data": str(group["fingerprint"].iloc[0])[:12]}
+
+
+def _distinct_titles(titles: list[str], settings: list[dict[str, str]]) -> list[str]:
+    """The titles, each board sharing its title with another followed by the settings that tell them apart;
+    by the data's fingerprint only when no other setting does."""
+    titles = _told_apart(titles, [{k: v for k, v in s.items() if k != "data"} for s in settings])
+    return _told_apart(titles, [{"data": s["data"]} for s in settings])
+
+
+def _told_apart(titles: list[str], settings: list[dict[str, str]]) -> list[str]:
+    """Each title followed by ``· NAME VALUE`` for its settings that differ among the boards of that title."""
     out = []
-    keys = ["dataset", "fingerprint", "protocol", "protocol_version", "split_params", "candidates"]
-    for key, group in frame.groupby(keys, sort=True, dropna=False):
-        dataset, _, protocol, _, params, candidates = key
-        names = [c[2:] for c in group.columns if c.startswith("m:") and group[c].notna().any()]
-        chosen = [m for m in metrics if m in names] if metrics else sorted(names)
-        main = chosen[0] if chosen else None
-        higher = _directions(records, group)
-        seeds_expected = group.groupby("model")["seed"].nunique().max()
-        table_rows = []
-        for model, runs in group.groupby("model", sort=False):
-            n_trials = runs["config_hash"].nunique()
-            runs = _select_trials(runs, main, higher.get(main, True)) if n_trials > 1 else runs
-            ok = runs[runs["status"] == "ok"]
-            complete = ok["seed"].nunique() == seeds_expected
-            row: dict[str, object] = {"model": model, "n": int(len(ok)), "trials": int(n_trials),
-                                      "runs": f"{len(ok)}/{len(runs)} ok"}
-            for m in chosen:
-                values = pd.to_numeric(ok.get(f"m:{m}"), errors="coerce").dropna() if complete else pd.Series([], dtype=float)
-                row[f"{m}"] = values.mean() if len(values) else np.nan
-                row[f"{m} std"] = values.std(ddof=1) if len(values) > 1 else np.nan
-            for col, label in THROUGHPUT_COLUMNS.items():
-                values = pd.to_numeric(_runs_for(ok, col)[f"t:{col}"], errors="coerce").dropna()
-                row[label] = values.median() if len(values) and ok["device"].nunique() == 1 else np.nan
-            notes = sorted({f"{s}: {m}"[:100] for s, m in zip(runs["status"], runs["message"], strict=True) if s != "ok"})
-            if not complete and len(ok):
-                notes.insert(0, f"incomplete: {ok['seed'].nunique()}/{seeds_expected} seeds ok, not averaged")
-            row["notes"] = "; ".join(notes)
-            row["_keys"] = list(ok["run_key"])
-            table_rows.append(row)
-        table = pd.DataFrame(table_rows)
-        if main:
-            table = table.sort_values(main, ascending=not higher.get(main, True), na_position="last",
-                                      kind="stable").reset_index(drop=True)
-            _add_significance(table, main, by_key, per_user)
-        table = table.drop(columns=["_keys"])
-        devices = "/".join(sorted(set(group.loc[group["status"] == "ok", "device"]))) or "?"
-        protocols = set(group.loc[group["status"] == "ok", "evaluation"].dropna())
-        evaluation = (f"sampled among {candidates} candidates" if candidates
-                      else "rating prediction" if protocols == {"rating"} else "full ranking")
-        title = f"{dataset} · {' '.join(filter(None, (protocol, _params_text(params))))} · {evaluation}"
-        figures = [f for f in published if f.dataset in (None, dataset) and set(f.metrics) & set(chosen)]
-        out.append(Board(title, table, chosen, main, devices, higher, str(dataset), figures))
+    for title, own in zip(titles, settings, strict=True):
+        rivals = [s for t, s in zip(titles, settings, strict=True) if t == title]
+        out.append(title + "".join(f" · {k} {v}" for k, v in own.items() if len({s[k] for s in rivals}) > 1))
+    return out
+
+
+def _board(title: str, group: pd.DataFrame, records: Sequence[RunRecord], metrics: Sequence[str] | None,
+           by_key: dict[str, RunRecord], per_user: PerUserLoader | None,
+           published: Sequence[PublishedFigure]) -> Board:
+    """One board: a row per model of ``group`` (comparable records), ranked by the first metric."""
+    names = [c[2:] for c in group.columns if c.startswith("m:") and group[c].notna().any()]
+    chosen = [m for m in metrics if m in names] if metrics else sorted(names)
+    main = chosen[0] if chosen else None
+    higher = _directions(records, group)
+    seeds_expected = group.groupby("model")["seed"].nunique().max()
+    table = pd.DataFrame([_row(str(model), runs, chosen, main, higher.get(main, True), seeds_expected)
+                          for model, runs in group.groupby("model", sort=False)])
+    if main:
+        table = table.sort_values(main, ascending=not higher.get(main, True), na_position="last",
+                                  kind="stable").reset_index(drop=True)
+        _add_significance(table, main, by_key, per_user)
+    table = table.drop(columns=["_keys"])
+    devices = "/".join(sorted(set(group.loc[group["status"] == "ok", "device"]))) or "?"
+    dataset = group["dataset"].iloc[0]
+    figures = [f for f in published if f.dataset in (None, dataset) and set(f.metrics) & set(chosen)]
+    return Board(title, table, chosen, main, devices, higher, str(dataset), figures)
+
+
+def _row(model: str, runs: pd.DataFrame, metrics: list[str], main: str | None, higher: bool,
+         seeds_expected: int) -> dict[str, object]:
+    """A model's row: mean and std over its seeds of each metric, throughput medians, runs and notes.
+
+    Several configurations (trials) are chosen among per seed on validation; without a validation value
+    to choose by, the row shows no value and says why.
+    """
+    n_trials = runs["config_hash"].nunique()
+    selected = runs if n_trials == 1 else _select_trials(runs, main, higher)
+    shown = runs if selected is None else selected  # without a choice: every run shown, none averaged
+    ran_ok = shown[shown["status"] == "ok"]
+    ok = ran_ok if selected is not None else ran_ok.iloc[0:0]
+    complete = ok["seed"].nunique() == seeds_expected
+    row: dict[str, object] = {"model": model, "n": int(len(ok)), "trials": int(n_trials),
+                              "runs": f"{len(ran_ok)}/{len(shown)} ok", **_figures(ok, metrics, complete)}
+    notes = sorted({f"{s}: {m}"[:100] for s, m in zip(shown["status"], shown["message"], strict=True) if s != "ok"})
+    if selected is None:
+        notes.insert(0, f"{model}: {n_trials} configurations and no validation {main or 'metric'} to choose among "
+                        "them, none shown (give the split a validation part, or each entry a label)")
+    elif not complete and len(ok):
+        notes.insert(0, f"incomplete: {ok['seed'].nunique()}/{seeds_expected} seeds ok, not averaged")
+    row["notes"] = "; ".join(notes)
+    row["_keys"] = list(ok["run_key"])
+    return row
+
+
+def _figures(ok: pd.DataFrame, metrics: list[str], complete: bool) -> dict[str, float]:
+    """Mean and std over ``ok``'s seeds of each metric (missing unless ``complete``) and the median of each
+    throughput column (missing unless the runs share one device kind)."""
+    out = {}
+    for m in metrics:
+        values = pd.to_numeric(ok.get(f"m:{m}"), errors="coerce").dropna() if complete else pd.Series([], dtype=float)
+        out[f"{m}"] = values.mean() if len(values) else np.nan
+        out[f"{m} std"] = values.std(ddof=1) if len(values) > 1 else np.nan
+    for col, label in THROUGHPUT_COLUMNS.items():
+        values = pd.to_numeric(_runs_for(ok, col)[f"t:{col}"], errors="coerce").dropna()
+        out[label] = values.median() if len(values) and ok["device"].nunique() == 1 else np.nan
     return out
 
 
@@ -157,23 +273,27 @@ def _directions(records: Sequence[RunRecord], group: pd.DataFrame) -> dict[str, 
     return out
 
 
-def _select_trials(runs: pd.DataFrame, main: str | None, higher: bool) -> pd.DataFrame:
-    """Per seed, the trial (configuration) with the best *validation* value of ``main``; test
-    values are never looked at. Seeds without a validated ok trial keep their failed rows."""
+def _select_trials(runs: pd.DataFrame, main: str | None, higher: bool) -> pd.DataFrame | None:
+    """Per seed, the trial (configuration) with the best *validation* value of ``main``; test values are
+    never looked at. Seeds without a validated ok trial keep their failed rows (an ok trial that was not
+    validated is never picked). None when ok trials exist but none has a validation value to choose by."""
     column = f"v:{main}"
-    if main is None or column not in runs:
-        return runs.iloc[0:0]
-    ok = runs[(runs["status"] == "ok") & runs[column].notna()]
-    if ok.empty:
-        return runs.drop_duplicates("seed")
-    best = ok.sort_values([column, "config_hash"], ascending=[not higher, True], kind="stable").groupby("seed").head(1)
-    missing = runs[~runs["seed"].isin(best["seed"])].drop_duplicates("seed")
-    return pd.concat([best, missing])
+    ok = runs[runs["status"] == "ok"]
+    validated = ok[ok[column].notna()] if main is not None and column in runs else ok.iloc[0:0]
+    if validated.empty:
+        return None if len(ok) else runs.drop_duplicates("seed")
+    best = validated.sort_values([column, "config_hash"], ascending=[not higher, True], kind="stable").groupby("seed").head(1)
+    failed = runs[~runs["seed"].isin(best["seed"]) & (runs["status"] != "ok")].drop_duplicates("seed")
+    return pd.concat([best, failed])
+
+
+def _arguments(values: Mapping[str, object]) -> str:
+    """``(k=v, ...)``; empty for no values."""
+    return "(" + ", ".join(f"{k}={v}" for k, v in values.items()) + ")" if values else ""
 
 
 def _params_text(params: str) -> str:
-    values = json.loads(params)
-    return "(" + ", ".join(f"{k}={v}" for k, v in values.items()) + ")" if values else ""
+    return _arguments(json.loads(params))
 
 
 def _add_significance(table: pd.DataFrame, main: str, by_key: dict[str, RunRecord], per_user: PerUserLoader | None) -> None:
