@@ -79,6 +79,17 @@ def test_different_metric_versions_are_different_boards_named_by_version(tmp_pat
     assert [round(b.table.loc[0, "ndcg@10"], 4) for b in found] == [0.105, 0.5]
 
 
+def test_runs_that_computed_other_metrics_of_the_same_versions_share_a_board(tmp_path: Path) -> None:
+    records = [_run("pop", s, 0.1) for s in (0, 1)] + [_run("mf_bpr", s, 0.3) for s in (0, 1)]
+    for record in records[2:]:  # a second sweep that also computed recall@10
+        record.plugins["metrics"]["recall@10"] = ["recbench", "0.1", "1"]
+    store = ResultStore(tmp_path / "results")
+    for record in records:
+        store.write(record)
+    (board,) = boards(list(store.records()))  # no metrics named: every recorded metric's version is read
+    assert list(board.table["model"]) == ["mf_bpr", "pop"] and "metric versions" not in board.title
+
+
 def test_different_model_versions_are_different_rows(tmp_path: Path) -> None:
     records = [_run("mf_bpr", s, 0.3) for s in (0, 1)] + [_run("mf_bpr", s, 0.4, model_version="2") for s in (0, 1)]
     records += [_run("pop", s, 0.1) for s in (0, 1)]

@@ -65,10 +65,12 @@ BOARD_KEYS = ["dataset", "fingerprint", "protocol", "protocol_version", "split_p
 
 def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
                   metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """One line per record: its comparability keys (:data:`BOARD_KEYS`; metric versions of ``metrics``,
-    all when None), row (:meth:`RowNames.row`; the model name without ``rows``) and model version, the
+    """One line per record: its comparability keys (:data:`BOARD_KEYS`; the versions of those of
+    ``metrics`` (all when None) recorded with several versions among ``records``), row (:meth:`RowNames.row`; the model name without ``rows``) and model version, the
     dataset entry's settings, seed, status, and ``v:``/``m:``/``t:`` validation, test and throughput columns."""
     rows = rows if rows is not None else RowNames()
+    records = list(records)
+    differing = _metrics_of_several_versions(records, metrics)
     lines = []
     for r in records:
         evaluation = r.evaluation.get("protocol", "full_ranking") if r.status == "ok" else None
@@ -77,7 +79,7 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
             "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
             "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
             "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
-            "candidates": candidates, "cold_start": _cold_start(r), "metric_versions": _metric_versions(r, metrics),
+            "candidates": candidates, "cold_start": _cold_start(r), "metric_versions": _metric_versions(r, differing),
             "dataset_version": str(r.dataset.get("version")),
             "dataset_params": _arguments(r.dataset.get("params", {})) or "none",
             "preprocessing": _preprocessing_text(r.dataset.get("preprocessing", [])),
@@ -99,13 +101,27 @@ def _cold_start(record: RunRecord) -> str | None:
     return record.evaluation.get("cold_start", "include" if record.status == "ok" else None)
 
 
-def _metric_versions(record: RunRecord, metrics: Sequence[str] | None) -> str:
-    """The versions of the run's metrics (of ``metrics`` when given) as JSON: runs whose metric definitions
-    differ are never compared. Every run records them, failed ones too (``plugins.metrics``)."""
-    recorded = record.plugins.get("metrics", {})
-    versions = {name: entry[2] if isinstance(entry, list | tuple) and len(entry) > 2 else None
-                for name, entry in recorded.items() if metrics is None or name in metrics}
-    return json.dumps(versions, sort_keys=True)
+def _recorded_metric_versions(record: RunRecord) -> dict[str, object]:
+    """``{metric: version}`` of a run (every run records them, failed ones too: ``plugins.metrics``)."""
+    return {name: entry[2] if isinstance(entry, list | tuple) and len(entry) > 2 else None
+            for name, entry in record.plugins.get("metrics", {}).items()}
+
+
+def _metrics_of_several_versions(records: Sequence[RunRecord], metrics: Sequence[str] | None) -> set[str]:
+    """The metrics (of ``metrics``, all when None) recorded with more than one version among ``records``."""
+    seen: dict[str, set[str]] = {}
+    for record in records:
+        for name, version in _recorded_metric_versions(record).items():
+            if metrics is None or name in metrics:
+                seen.setdefault(name, set()).add(str(version))
+    return {name for name, versions in seen.items() if len(versions) > 1}
+
+
+def _metric_versions(record: RunRecord, differing: set[str]) -> str:
+    """The run's versions of the metrics in ``differing`` as JSON: runs whose definitions of a metric
+    differ are never compared, while runs that merely computed other metrics still share a board."""
+    versions = _recorded_metric_versions(record)
+    return json.dumps({name: versions[name] for name in sorted(differing & set(versions))})
 
 
 def _preprocessing_text(reports: Sequence[dict]) -> str:
