@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import traceback
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
@@ -25,6 +26,10 @@ from recbench.results.record import RunRecord, stable_hash
 from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
 from recbench.run_keys import row_names, run_key
+from recbench.sweep_checks import check_model_entries, effective_config, effective_training
+from recbench.types import Registered
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +78,14 @@ class Runner:
         self.shard = shard
         self.metric_refs = [parse_metric(m) for m in sweep.metrics]
         self._validate_names()
+        check_model_entries(host, sweep)  # a bad setting fails the sweep here, not every run of the entry
         # the leaderboard row of each run; two entries with the same runs fail here, before any run
         self.leaderboard_rows: RowNames = row_names(host, sweep, strict=True)
         # fingerprint the code now (cached per process), not at the first record: files edited while
         # the first run trains would be named as the code that ran
         recbench_source()
         self._environment: dict[str, Any] | None = None
+        # keyed by the dataset entry (dataset_key): two entries of one dataset differ in params or steps
         self.splits_made: dict[tuple[str, int], Split] = {}
         self.preprocessing: dict[str, list[dict[str, Any]]] = {}
 
@@ -107,7 +114,7 @@ class Runner:
             try:
                 data = self._load(choice)
             except RecbenchError as exc:
-                outcome.errors.append(f"dataset {choice.name!r}: {describe_exception(exc, with_hint=True)}")
+                self._sweep_error(outcome, f"dataset {choice.name!r}", exc)
                 self._say(f"dataset {choice.name!r} could not be loaded; its runs are skipped (error at the end)")
                 done += len(self.sweep.seeds) * len(self.sweep.models)
                 continue
@@ -130,7 +137,7 @@ class Runner:
                             split = self._split(choice, data, seeds.split, seed)
                             evaluator = self._evaluator(choice, split)
                     except RecbenchError as exc:
-                        outcome.errors.append(f"dataset {choice.name!r} seed {seed}: {describe_exception(exc, with_hint=True)}")
+                        self._sweep_error(outcome, f"dataset {choice.name!r} seed {seed}", exc)
                         self._say(f"{label}: the split failed; this seed's runs are skipped (error at the end)")
                         break
                     record = self._run_one(key, choice, data, split, evaluator, model_choice, seed, seeds)
@@ -146,6 +153,12 @@ class Runner:
                     self._say(f"{label}: {status} {summary} ({elapsed:.0f}s elapsed, ETA {eta:.0f}s)")
         return outcome
 
+    def _sweep_error(self, outcome: SweepOutcome, where: str, exc: RecbenchError) -> None:
+        """A failure that skips several runs: one line for the end of the sweep (and the traceback if verbose)."""
+        outcome.errors.append(f"{where}: {describe_exception(exc, with_hint=True)}")
+        if self.verbose:
+            traceback.print_exc()
+
     def in_shard(self, run_key: str) -> bool:
         """``--shard i/n``: this machine runs the keys whose hash is i modulo n."""
         index, count = self.shard
@@ -159,15 +172,16 @@ class Runner:
     def _load(self, choice: DatasetChoice) -> Interactions:
         from recbench.data.preprocess import describe_reports, preprocess
 
-        spec = self.host.dataset(choice.name).spec
-        data = spec.load(dataset_context(choice.params, self.data_dir))
+        dataset = self.host.dataset(choice.name)
+        load = _one_line_errors(dataset.spec.load, _plugin_name("dataset", dataset))
+        data = load(dataset_context(choice.params, self.data_dir))
         if not isinstance(data, Interactions):
             raise DataError(f"dataset plugin {choice.name!r} returned {type(data).__name__}, not Interactions")
         if len(data) == 0:
             raise DataError(f"dataset {choice.name!r} has no interactions")
         if choice.preprocess:
             data, reports = preprocess(data, choice.preprocess)
-            self.preprocessing[choice.name] = [r.as_dict() for r in reports]
+            self.preprocessing[dataset_key(choice)] = [r.as_dict() for r in reports]
             self._say(describe_reports(reports))
         duplicates = data.duplicate_pair_count()
         if duplicates:
@@ -182,7 +196,9 @@ class Runner:
         from recbench.data.split_cache import cached_split
 
         spec = self.host.dataset(choice.name).spec
-        splitter = self.host.splitter(choice.protocol or spec.default_protocol).spec
+        protocol = self.host.splitter(choice.protocol or spec.default_protocol)
+        split_fn = _one_line_errors(protocol.spec.split, _plugin_name("splitter", protocol))
+        splitter = dataclasses.replace(protocol.spec, split=split_fn)
         split = cached_split(data, splitter, dict(choice.protocol_params), split_seed)
         if choice.candidates:
             if split.candidates is not None:
@@ -191,7 +207,7 @@ class Runner:
                     hint="remove 'candidates' from the configuration, or use another protocol",
                 )
             split = candidates_from_config(split, choice.candidates, split_seed)
-        self.splits_made[(choice.name, seed)] = split
+        self.splits_made[(dataset_key(choice), seed)] = split
         return split
 
     def _evaluator(self, choice: DatasetChoice, split: Split) -> Any:
@@ -221,14 +237,14 @@ class Runner:
         dataset_reg = self.host.dataset(choice.name)
         model_reg = self.host.model(model_choice.name)
         spec = model_reg.spec
-        config = {**spec.default_config, **model_choice.config}
-        training_values = {**spec.default_training, **self.sweep.training, **model_choice.training}
+        config = effective_config(spec, model_choice)
+        training_values = effective_training(spec, self.sweep, model_choice)
         base = {
             "run_key": key,
             "seed": seed,
             "dataset": {**data.summary(), "name": _dataset_label(choice), "version": dataset_reg.spec.version,
                         "params": dict(choice.params), "fingerprint": split.dataset_fingerprint,
-                        "preprocessing": self.preprocessing.get(choice.name, [])},
+                        "preprocessing": self.preprocessing.get(dataset_key(choice), [])},
             "split": split.describe(),
             "model": {"name": spec.name, "version": spec.version, "family": spec.family, "config": config,
                       "config_hash": stable_hash(config), "training": training_values},
@@ -300,6 +316,32 @@ class Runner:
                                finished_at=_now(), **base)
             self.store.write(record)
             return record
+
+
+def dataset_key(choice: DatasetChoice) -> str:
+    """One dataset entry of the sweep (its name, params, protocol, preprocessing, ...), for per-entry state."""
+    return stable_hash(choice.key())
+
+
+def _plugin_name(kind: str, registered: Registered[Any]) -> str:
+    return f"{kind} plugin {registered.name!r} ({registered.distribution} {registered.dist_version})"
+
+
+def _one_line_errors(call: Callable[..., T], who: str) -> Callable[..., T]:
+    """``call``, with any exception but a RecbenchError turned into a one-line DataError naming ``who``:
+    a plugin's bug then skips its own runs (an error line at the end), never the rest of the sweep."""
+
+    def guarded(*args: Any) -> T:
+        try:
+            return call(*args)
+        except RecbenchError:
+            raise
+        except Exception as exc:
+            raise DataError(f"{who} raised {describe_exception(exc)}",
+                            hint="a bug in the plugin or a parameter it did not check; --verbose shows the traceback",
+                            ) from exc
+
+    return guarded
 
 
 def _pretraining_summary(outcomes: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recbench.data.files import ArchiveSource, locate, verify_pinned
+from recbench.data.files import VERIFY, ArchiveSource, check_dataset_params, locate, verify_pinned
 from recbench.data.interactions import Interactions, Vocabulary
 from recbench.data.readers import read_delimited
 from recbench.errors import DataError
@@ -43,6 +43,7 @@ def load_ml100k(ctx: DatasetContext) -> Interactions:
     one are rejected unless ``verify=false`` is set in the dataset parameters (the fingerprint still
     tells such data apart in every record).
     """
+    check_dataset_params("ml-100k", ctx.params, [VERIFY])
     folder = locate("ml-100k", list(ML100K_FILES_SHA256), ctx, ML100K_SOURCE)
     ratings = read_delimited(
         folder / "u.data", sep="\t", names=("user", "item", "rating", "timestamp"),

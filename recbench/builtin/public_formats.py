@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recbench.data.files import FileSource, github_files, locate, verify_pinned
+from recbench.data.files import (
+    VERIFY,
+    FileSource,
+    boolean_param,
+    check_dataset_params,
+    github_files,
+    locate,
+    verify_pinned,
+)
 from recbench.data.interactions import Interactions
 from recbench.data.readers import read_delimited
 from recbench.data.split import TEST, TRAIN
@@ -57,6 +65,7 @@ def _fix(origin: str) -> str:
 
 def load_ml_latest_small(ctx: DatasetContext) -> Interactions:
     """MovieLens latest-small: ``ratings.csv`` (userId,movieId,rating,timestamp; 0.5-5.0 stars)."""
+    check_dataset_params("ml-latest-small", ctx.params, [VERIFY])
     folder = locate("ml-latest-small", list(ML_LATEST_SMALL), ctx, SOURCES["ml-latest-small"])
     fix = _fix("https://files.grouplens.org/datasets/movielens/ml-latest-small.zip")
     frame = read_delimited(folder / "ratings.csv", sep=",", header=True,
@@ -70,6 +79,7 @@ def load_ml_latest_small(ctx: DatasetContext) -> Interactions:
 
 def load_lastfm_hetrec(ctx: DatasetContext) -> Interactions:
     """HetRec 2011 Last.fm: ``user_artists.dat`` (userID, artistID, play-count weight). No timestamps."""
+    check_dataset_params("lastfm-hetrec2011", ctx.params, [VERIFY])
     folder = locate("lastfm-hetrec2011", list(LASTFM_HETREC), ctx, SOURCES["lastfm-hetrec2011"])
     fix = _fix("hetrec2011-lastfm-2k from GroupLens")
     frame = read_delimited(folder / "user_artists.dat", sep="\t", header=True,
@@ -85,6 +95,7 @@ def load_amazon_video_sasrec(ctx: DatasetContext) -> Interactions:
     The file has no timestamps; ``timestamp`` holds each row's position in the file, which orders
     every user's history in time (what leave-last-out protocols need).
     """
+    check_dataset_params("amazon-video-sasrec", ctx.params, [VERIFY])
     folder = locate("amazon-video-sasrec", list(AMAZON_VIDEO), ctx, SOURCES["amazon-video-sasrec"])
     fix = _fix("kang205/SASRec data/Video.txt")
     frame = read_delimited(folder / "Video.txt", sep=" ", names=("user", "item"), numeric=("user", "item"), fix=fix)
@@ -110,6 +121,7 @@ def load_ml1m_afcfm(ctx: DatasetContext) -> Interactions:
     Implicit, no ratings or timestamps. Publishes a leave-latest-one-out split (``fixed`` protocol):
     ``train.csv`` rows are train, ``test.csv`` rows (one per user) are test.
     """
+    check_dataset_params("ml-1m-afcfm", ctx.params, [VERIFY])
     folder = locate("ml-1m-afcfm", list(ML1M_AFCFM), ctx, SOURCES["ml-1m-afcfm"])
     fix = _fix("TianyitheDeveloper/AFCFM Data/ml-1m.zip")
     verify_pinned(folder, ML1M_AFCFM, ctx, fix)
@@ -211,6 +223,7 @@ def load_lightgcn(release: LightGCNRelease, ctx: DatasetContext) -> Interactions
         DataError: a missing file (saying what to put where and where to get it), a malformed line
             (naming ``file:line``), or counts that differ from the published ones.
     """
+    check_dataset_params(release.name, ctx.params, [VERIFY])
     fix = f"restore the original files from {release.origin}"
     folder = locate(release.name, release.files, ctx, None, origin=release.origin)
     if release.pins:
@@ -222,7 +235,7 @@ def load_lightgcn(release: LightGCNRelease, ctx: DatasetContext) -> Interactions
     if not users.size:
         raise DataError(f"{folder}: {release.train} and test.txt hold no (user, item) pairs", hint=fix)
     got = (int(users.max()) + 1, int(items.max()) + 1, int(train_u.size), int(test_u.size))
-    if got != release.counts and ctx.params.get("verify", True):
+    if got != release.counts and boolean_param(release.name, ctx.params, VERIFY):
         labels = ("users", "items", "train pairs", "test pairs")
         differ = ", ".join(f"{label} {g:,} (published {e:,})"
                            for label, g, e in zip(labels, got, release.counts, strict=True) if g != e)
@@ -289,6 +302,7 @@ def load_ncf_format(ctx: DatasetContext, name: str, prefix: str, pins: dict[str,
     """NCF/DeepCF release: ``PREFIX.train.rating``, ``PREFIX.test.rating`` (``user item value [timestamp]``,
     0-based ids) and ``PREFIX.test.negative`` (published candidates); a fixed split with fixed candidates.
     ``value`` (a rating or a play count) is kept as ``rating``."""
+    check_dataset_params(name, ctx.params, [VERIFY])
     folder = locate(name, list(pins), ctx, source)
     fix = _fix(origin)
     parts = []
@@ -340,6 +354,7 @@ ML1M_DIFFREC = {
 def load_ml1m_diffrec(ctx: DatasetContext) -> Interactions:
     """DiffRec's clean ML-1M: ``{train,valid,test}_list.npy`` int64 (n, 2) ``[user, item]``; a fixed
     temporal train/valid/test split with 0-based remapped ids."""
+    check_dataset_params("ml-1m-diffrec", ctx.params, [VERIFY])
     folder = locate("ml-1m-diffrec", list(ML1M_DIFFREC), ctx, None)
     fix = _fix("YiyanXu/DiffRec datasets/ml-1m_clean.rar")
     verify_pinned(folder, ML1M_DIFFREC, ctx, fix)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from recbench.data.files import check_dataset_params
 from recbench.data.interactions import Interactions
 from recbench.errors import ConfigError
 
@@ -31,9 +32,7 @@ def synthetic_interactions(params: Mapping[str, Any]) -> Interactions:
     the Gumbel-top-k trick, so preference structure is real and popularity alone is a weak baseline.
     Timestamps are increasing in the order the items were drawn; ratings 1..5 follow affinity.
     """
-    unknown = set(params) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"synthetic: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    check_dataset_params("synthetic", params, DEFAULTS, booleans=())
     p = {**DEFAULTS, **params}
     n_users, n_items, dim = int(p["n_users"]), int(p["n_items"]), int(p["dim"])
     if n_users < 2 or n_items < 2 or dim < 1:

@@ -13,14 +13,15 @@ columns become user/item side features (see :func:`read_atomic_features`).
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from recbench.data.files import check_dataset_params
 from recbench.data.interactions import Interactions
 from recbench.data.readers import read_delimited
 from recbench.errors import ConfigError, DataError
@@ -33,7 +34,7 @@ DEFAULT_COLUMNS = {
     "rating": ("rating", "ratings", "score", "weight"),
     "timestamp": ("timestamp", "time", "ts", "datetime"),
 }
-KNOWN_PARAMS = {"path", "user", "item", "rating", "timestamp", "sep", "format"}
+KNOWN_PARAMS = ("path", "user", "item", "rating", "timestamp", "sep", "format")
 
 
 def _header(path: Path, sep: str) -> list[str]:
@@ -57,9 +58,7 @@ def _pick(role: str, params: Mapping[str, Any], columns: Sequence[str], path: Pa
 
 def load_user_file(ctx: DatasetContext) -> Interactions:
     params = dict(ctx.params)
-    unknown = set(params) - KNOWN_PARAMS - {"verify"}
-    if unknown:
-        raise ConfigError(f"dataset 'file': unknown parameters {sorted(unknown)}; known: {sorted(KNOWN_PARAMS)}")
+    check_dataset_params("file", params, KNOWN_PARAMS, booleans=())
     if "path" not in params:
         raise ConfigError("dataset 'file' needs params.path, e.g. --datasets path/to/ratings.csv")
     path = Path(str(params["path"])).expanduser()
@@ -68,10 +67,8 @@ def load_user_file(ctx: DatasetContext) -> Interactions:
     fmt = params.get("format") or FORMATS.get(path.suffix.lower())
     if fmt not in {"csv", "tsv", "parquet", "inter"}:
         raise ConfigError(f"{path}: unknown format {fmt!r}; pass format=csv|tsv|parquet|inter")
-    if fmt == "parquet":
-        frame, roles = _read_parquet(path, params)
-    else:
-        frame, roles = _read_text(path, params, fmt)
+    table = _read_parquet(path, params) if fmt == "parquet" else _read_text(path, params, fmt)
+    frame, roles = _checked(table)
     rating = frame[roles["rating"]].to_numpy(np.float32) if roles["rating"] else None
     timestamp = frame[roles["timestamp"]].to_numpy(np.int64) if roles["timestamp"] else None
     data = Interactions.from_raw(frame[roles["user"]].to_numpy(), frame[roles["item"]].to_numpy(),
@@ -185,7 +182,21 @@ def read_atomic_features(path: Path, id_column: str, raw_ids: np.ndarray) -> dic
     return features
 
 
-def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> tuple[pd.DataFrame, dict[str, str | None]]:
+class _Table(NamedTuple):
+    """A user file as read, before its values are checked.
+
+    Attributes:
+        frame: the columns of ``roles``, as the file holds them.
+        roles: role (user, item, rating, timestamp) -> column name, None for an absent optional role.
+        where: data row index (0-based) -> how to point at it in an error, e.g. ``ratings.csv:7``.
+    """
+
+    frame: pd.DataFrame
+    roles: dict[str, str | None]
+    where: Callable[[int], str]
+
+
+def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> _Table:
     sep = str(params.get("sep", "," if fmt == "csv" else "\t"))
     header = _header(path, sep)
     if fmt == "inter":  # RecBole atomic files: "name:type" headers
@@ -196,39 +207,66 @@ def _read_text(path: Path, params: Mapping[str, Any], fmt: str) -> tuple[pd.Data
         raise DataError(f"{path}:1: the header has {len(renamed)} {sep!r}-separated field(s): {header!r}",
                         hint="pass sep=<the file's separator>")
     roles = {role: _pick(role, params, renamed, path) for role in DEFAULT_COLUMNS}
-    wanted = [c for c in roles.values() if c]
-    numeric = [c for role, c in roles.items() if c and role in ("rating", "timestamp")]
     frame = read_delimited(path, sep=sep, names=tuple(header), numeric=(), header=True,
                            fix="fix that line of your file")
     frame.columns = renamed
-    frame = frame[wanted]
-    ids = [c for c in (roles["user"], roles["item"]) if not _plain_int(frame[c])]  # numpy ints cannot be NA
-    if ids and frame[ids].isna().any().any():
-        row = int(np.flatnonzero(frame[ids].isna().any(axis=1).to_numpy())[0])
-        raise DataError(f"{path}:{row + 2}: missing user or item id")
-    for col in numeric:
-        if _plain_int(frame[col]):  # already numbers, none missing (NaN would have made them floats)
-            continue
-        is_float = isinstance(frame[col].dtype, np.dtype) and frame[col].dtype.kind == "f"
-        values = frame[col] if is_float else pd.to_numeric(frame[col], errors="coerce")  # floats: no copy
-        bad = np.flatnonzero(values.isna().to_numpy())
-        if bad.size:
-            raise DataError(f"{path}:{int(bad[0]) + 2}: column {col!r} is not a number: {frame[col].iloc[int(bad[0])]!r}",
-                            hint="fix that line, or drop missing values with the drop_missing preprocessing step")
-        if not is_float:
-            frame[col] = values
+    return _Table(frame[[c for c in roles.values() if c]], roles, lambda row: f"{path}:{row + 2}")
+
+
+def _read_parquet(path: Path, params: Mapping[str, Any]) -> _Table:
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise DataError(f"{path}: reading Parquet needs pyarrow", hint="pip install pyarrow") from exc
+    roles = {role: _pick(role, params, [str(c) for c in frame.columns], path) for role in DEFAULT_COLUMNS}
+    return _Table(frame[[c for c in roles.values() if c]], roles, lambda row: f"{path}: row {row + 1}")
+
+
+def _checked(table: _Table) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """The table's frame with rating and timestamp as numbers, once every id and number is present.
+
+    Raises:
+        DataError: naming the file, the row and the column of the first missing id, or of the first
+            rating or timestamp that is missing or not a finite number.
+    """
+    frame, roles, where = table
+    for role in ("user", "item"):
+        _require_present(frame[roles[role]], role, where)
+    for role in ("rating", "timestamp"):
+        if roles[role]:
+            frame[roles[role]] = _numbers(frame[roles[role]], where)
     return frame, roles
+
+
+def _require_present(column: pd.Series, role: str, where: Callable[[int], str]) -> None:
+    if _plain_int(column):  # numpy ints cannot be missing
+        return
+    missing = np.flatnonzero(column.isna().to_numpy())
+    if missing.size:
+        raise DataError(f"{where(int(missing[0]))}: no {role} id in column {column.name!r}",
+                        hint="fill in the id, or remove that row")
+
+
+def _numbers(column: pd.Series, where: Callable[[int], str]) -> pd.Series:
+    """``column`` as numbers; the file's own numbers are returned as they are (no copy)."""
+    if _plain_int(column):  # already numbers, none missing
+        return column
+    is_float = isinstance(column.dtype, np.dtype) and column.dtype.kind == "f"
+    values = column if is_float else pd.to_numeric(column, errors="coerce")
+    bad = values.isna().to_numpy()
+    if not is_float:
+        bad = bad | column.isna().to_numpy()  # NaT, which to_numeric turns into a number
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        bad = bad | np.isinf(values.to_numpy())
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        row, value = int(rows[0]), column.iloc[int(rows[0])]
+        shown = repr(value) if isinstance(value, str) else str(value)  # 'five', nan, NaT, <NA>
+        raise DataError(f"{where(row)}: column {column.name!r} is not a number: {shown}",
+                        hint="fix that value, or drop missing values with the drop_missing preprocessing step")
+    return values
 
 
 def _plain_int(column: pd.Series) -> bool:
     """A numpy integer column (no missing values possible; pandas' nullable Int64 does not count)."""
     return isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"
-
-
-def _read_parquet(path: Path, params: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str | None]]:
-    try:
-        frame = pd.read_parquet(path)
-    except ImportError as exc:
-        raise DataError(f"{path}: reading Parquet needs pyarrow", hint="pip install pyarrow") from exc
-    roles = {role: _pick(role, params, list(frame.columns), path) for role in DEFAULT_COLUMNS}
-    return frame, roles

@@ -15,11 +15,11 @@ import shutil
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recbench.errors import DataError
+from recbench.errors import ConfigError, DataError
 from recbench.types import DatasetContext
 
 DATA_DIR_ENV = "RECBENCH_DATA_DIR"
@@ -266,9 +266,42 @@ def extract_zip(archive: Path, target: Path, member_prefix: str = "", member_sha
             shutil.rmtree(staging, ignore_errors=True)
 
 
+#: The parameter of every loader that checks its files: ``verify = false`` accepts a modified copy.
+VERIFY = "verify"
+
+
+def check_dataset_params(dataset: str, params: Mapping[str, object], accepted: Collection[str],
+                         booleans: Collection[str] = (VERIFY,)) -> None:
+    """Refuse parameters the loader of ``dataset`` does not read, and booleans that are not true/false.
+
+    Raises:
+        ConfigError: naming the dataset, the unknown parameters and the accepted ones; or a parameter
+            of ``booleans`` that is not a bool (``verify = "false"`` is a string, and would be true).
+    """
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ConfigError(f"dataset {dataset!r}: unknown parameters {unknown}; it accepts "
+                          f"{sorted(accepted) if accepted else 'none'}", hint="fix or remove them in the dataset's params")
+    for name in sorted(set(booleans) & set(params)):
+        boolean_param(dataset, params, name)
+
+
+def boolean_param(dataset: str, params: Mapping[str, object], name: str, default: bool = True) -> bool:
+    """``params[name]`` (``default`` when absent), which must be a real bool, not a string or number.
+
+    Raises:
+        ConfigError: naming the dataset, the parameter and its value.
+    """
+    value = params.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"dataset {dataset!r}: parameter {name}={value!r} must be true or false",
+                          hint=f"write {name} = false (a boolean, without quotes)")
+    return value
+
+
 def verify_pinned(folder: Path, pins: Mapping[str, str], ctx: DatasetContext, fix: str) -> None:
     """Refuse files whose sha256 differs from the pinned one, unless the dataset param ``verify`` is false."""
-    if not ctx.params.get("verify", True):
+    if not boolean_param(folder.name, ctx.params, VERIFY):
         return
     for name, expected in pins.items():
         got = file_digest(folder / name)

@@ -1,0 +1,101 @@
+"""Checks of a sweep's ``[[models]]`` entries before the first run: a typo fails the sweep once, up front,
+instead of failing every run of that entry after its dataset was loaded and split.
+
+An entry is checked for its effective training settings (validated as each run will validate them) and,
+for models built by :func:`recbench.builtin.models.lazy.lazy_builder`, for a config that fits the model
+class's constructor. A plugin's own builder is not inspected: what its config means is its own business,
+and a failure there still becomes that run's status row.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from recbench.builtin.models.lazy import lazy_builder
+from recbench.config import ModelChoice, SweepConfig
+from recbench.errors import ConfigError, describe_exception
+from recbench.manager import PluginHost
+from recbench.types import ModelBuilder, ModelSpec
+
+#: The code every lazy_builder builder shares: how a builder is recognised as one.
+_LAZY_BUILD_CODE = lazy_builder("module:Class").__code__
+#: The constructor parameters a lazy builder fills itself (after ``self``): never config keys.
+_FILLED_BY_BUILDER = 2  # n_users, n_items
+
+
+def effective_config(spec: ModelSpec, choice: ModelChoice) -> dict[str, Any]:
+    """The model config a run builds with: the plugin's defaults, then the entry's ``config``."""
+    return {**spec.default_config, **choice.config}
+
+
+def effective_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> dict[str, Any]:
+    """A run's host training settings: the model's defaults, the sweep's ``[training]``, then the entry's."""
+    return {**spec.default_training, **sweep.training, **choice.training}
+
+
+def check_model_entries(host: PluginHost, sweep: SweepConfig) -> None:
+    """Refuse the sweep when an entry's training settings or model config cannot work.
+
+    Raises:
+        ConfigError: one line naming the entry and the bad setting or config key.
+    """
+    for choice in sweep.models:
+        spec = host.model(choice.name).spec
+        entry = _entry_name(choice)
+        _check_training(spec, sweep, choice, entry)
+        _check_config(spec, choice, entry)
+
+
+def lazy_model_class(build: ModelBuilder) -> tuple[type, bool] | None:
+    """The class a lazy_builder builder constructs and whether it passes ``seed``.
+
+    None for any other builder, and when the class cannot be imported (the run then records why).
+    """
+    if getattr(build, "__code__", None) is not _LAZY_BUILD_CODE:
+        return None
+    captured = inspect.getclosurevars(build).nonlocals
+    try:
+        cls = getattr(importlib.import_module(captured["module_name"]), captured["class_name"])
+    except (ImportError, AttributeError):
+        return None
+    return cls, bool(captured["seeded"])
+
+
+def _entry_name(choice: ModelChoice) -> str:
+    label = f" (label {choice.label!r})" if choice.label else ""
+    return f"[[models]] entry {choice.name!r}{label}"
+
+
+def _check_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice, entry: str) -> None:
+    from recbench.train.config import TrainConfig
+
+    try:
+        TrainConfig.from_mapping(effective_training(spec, sweep, choice), where=f"{entry} training")
+    except (TypeError, ValueError) as exc:  # a value of the wrong type, e.g. learning_rate = "fast"
+        raise ConfigError(f"{entry} training: a setting has the wrong type ({describe_exception(exc)})",
+                          hint="check the types of its training settings (numbers without quotes)") from exc
+
+
+def _check_config(spec: ModelSpec, choice: ModelChoice, entry: str) -> None:
+    built = lazy_model_class(spec.build)
+    if built is None:
+        return
+    cls, seeded = built
+    config = effective_config(spec, choice)
+    if seeded and "seed" in config:
+        raise ConfigError(f"{entry}: config key 'seed' is set by the host (each run's init seed)",
+                          hint="remove it from the config; the sweep's seeds choose it")
+    init = inspect.signature(cls.__init__)
+    try:
+        init.bind(None, *range(_FILLED_BY_BUILDER), **config, **({"seed": 0} if seeded else {}))
+    except TypeError as exc:
+        raise ConfigError(f"{entry}: config does not fit {cls.__name__}: {exc}; its config keys are "
+                          f"{_config_keys(init)}", hint="fix the key's spelling in the entry's config") from None
+
+
+def _config_keys(init: inspect.Signature) -> list[str]:
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = list(init.parameters.values())[1 + _FILLED_BY_BUILDER:]
+    return [p.name for p in params if p.kind in keyword and p.name != "seed"]
