@@ -13,14 +13,12 @@ import importlib
 import inspect
 from typing import Any
 
-from recbench.builtin.models.lazy import lazy_builder
+from recbench.builtin.models.lazy import LazyTarget
 from recbench.config import ModelChoice, SweepConfig
 from recbench.errors import ConfigError, describe_exception
 from recbench.manager import PluginHost
 from recbench.types import ModelBuilder, ModelSpec
 
-#: The code every lazy_builder builder shares: how a builder is recognised as one.
-_LAZY_BUILD_CODE = lazy_builder("module:Class").__code__
 #: The constructor parameters a lazy builder fills itself (after ``self``): never config keys.
 _FILLED_BY_BUILDER = 2  # n_users, n_items
 
@@ -53,14 +51,14 @@ def lazy_model_class(build: ModelBuilder) -> tuple[type, bool] | None:
 
     None for any other builder, and when the class cannot be imported (the run then records why).
     """
-    if getattr(build, "__code__", None) is not _LAZY_BUILD_CODE:
+    target = getattr(build, "lazy_target", None)
+    if not isinstance(target, LazyTarget):
         return None
-    captured = inspect.getclosurevars(build).nonlocals
     try:
-        cls = getattr(importlib.import_module(captured["module_name"]), captured["class_name"])
+        cls = getattr(importlib.import_module(target.module_name), target.class_name)
     except (ImportError, AttributeError):
         return None
-    return cls, bool(captured["seeded"])
+    return cls, target.seeded
 
 
 def _entry_name(choice: ModelChoice) -> str:

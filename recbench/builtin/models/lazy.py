@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, NamedTuple
 
 from recbench.types import ModelBuilder, ModelContext
 
@@ -18,4 +18,13 @@ def lazy_builder(target: str, *, seeded: bool = True) -> ModelBuilder:
         return cls(ctx.n_users, ctx.n_items, **extra, **ctx.config)
 
     build.__qualname__ = f"build[{class_name}]"
+    build.lazy_target = LazyTarget(module_name, class_name, seeded)  # what sweep checks read
     return build
+
+
+class LazyTarget(NamedTuple):
+    """What a :func:`lazy_builder` builder constructs: ``module_name:class_name``, given ``seed`` or not."""
+
+    module_name: str
+    class_name: str
+    seeded: bool
