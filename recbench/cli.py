@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", parents=[common], help="list installed plugins")
     listing.add_argument("kind", nargs="?", choices=list(KINDS), help="only this kind")
 
-    sub.add_parser("plugins", parents=[common], help="list plugin packages and load failures")
+    sub.add_parser("plugins", parents=[common], help="list plugin packages and what of them was skipped")
     sub.add_parser("info", parents=[common], help="versions, backend and devices")
 
     data = sub.add_parser("data", parents=[common], help="inspect datasets")
@@ -90,11 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _report_load_failures(host: PluginHost) -> int:
-    for failure in host.load_failures:
-        print(f"recbench: warning: {failure.message()}", file=sys.stderr)
-        print(f"hint: {failure.hint()}", file=sys.stderr)
-    return EXIT_PLUGIN_PROBLEM if host.load_failures else EXIT_OK
+def _report_problems(host: PluginHost) -> int:
+    """One warning line and a hint per skipped plugin or spec; exit status 3 when there are any."""
+    for problem in host.problems:
+        print(f"recbench: warning: {problem.message()}", file=sys.stderr)
+        print(f"hint: {problem.hint()}", file=sys.stderr)
+    return EXIT_PLUGIN_PROBLEM if host.problems else EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -102,21 +103,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     host = PluginHost(disabled=getattr(args, "disable_plugin", []))
     if command == "list":
         _list(host, args.kind)
-        return _report_load_failures(host)
+        return _report_problems(host)
     if command == "plugins":
         from tabulate import tabulate
 
-        print(tabulate(host.plugin_names(), headers=["plugin", "distribution", "version"]))
-        return _report_load_failures(host)
+        print(tabulate(_plugin_rows(host), headers=["plugin", "distribution", "version", "status"]))
+        return _report_problems(host)
     if command == "info":
         from recbench.results.environment import environment
 
         for key, value in environment().items():
             print(f"{key}: {value}")
-        return _report_load_failures(host)
+        return _report_problems(host)
     if command == "data":
         _data_info(host, args)
-        return _report_load_failures(host)
+        return _report_problems(host)
     if command == "publish":
         from recbench.config import load_sweep
         from recbench.results.publish import PAGE_FILE, publish
@@ -139,7 +140,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "leaderboard":
         return _leaderboard(host, args)
     code = _run(host, args if args.command else _parser().parse_args(["run"]))
-    return max(code, _report_load_failures(host))
+    return max(code, _report_problems(host))
+
+
+def _plugin_rows(host: PluginHost) -> list[list[str]]:
+    """Every plugin with what of it was skipped (the warnings say why), then those that failed to load."""
+    problems = host.check_all()
+    rows = []
+    for name, dist, version in host.plugin_names():
+        skipped = [p.skipped for p in problems if p.plugin == name]
+        rows.append([name, dist, version, f"skipped: {', '.join(skipped)}" if skipped else "ok"])
+    return rows + [[p.plugin, p.distribution, p.version, "skipped: all of it"] for p in problems if not p.skipped]
 
 
 def _parse_shard(text: str | None) -> tuple[int, int]:
