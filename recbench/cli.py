@@ -6,12 +6,23 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recbench.errors import ConfigError, RecbenchError
 from recbench.manager import KINDS, PluginHost
 
+if TYPE_CHECKING:  # pragma: no cover
+    from recbench.config import DatasetChoice
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_PLUGIN_PROBLEM = 0, 1, 2, 3
+
+
+def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """How a dataset entry is given on the command line, the same for ``run`` and ``data info``."""
+    parser.add_argument("--columns", help="for your own file: user=COL,item=COL[,rating=COL,timestamp=COL]")
+    parser.add_argument("--sep", help="for your own file: the field separator (default by extension)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,8 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="run a benchmark sweep (default: the quickstart)")
     run.add_argument("config", nargs="?", help="a sweep TOML file; without it, the embedded quickstart")
     run.add_argument("--datasets", help="comma-separated dataset names or paths to your own CSV/TSV/Parquet/.inter files")
-    run.add_argument("--columns", help="for your own file: user=COL,item=COL[,rating=COL,timestamp=COL]")
-    run.add_argument("--sep", help="for your own file: the field separator (default by extension)")
+    _add_dataset_options(run)
     run.add_argument("--models", help="comma-separated model names")
     run.add_argument("--metrics", help="comma-separated metrics, e.g. ndcg@10,recall@20")
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
@@ -57,8 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", parents=[common], help="inspect datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     info = data_sub.add_parser("info", parents=[common], help="counts, distributions, cold start and split_id")
-    info.add_argument("name", help="dataset name")
+    info.add_argument("name", help="dataset name, or a path to your own CSV/TSV/Parquet/.inter file "
+                      "(as run --datasets takes it)")
+    _add_dataset_options(info)
+    info.add_argument("--params", metavar="TABLE", help="dataset parameters as in a sweep file's "
+                      "params = { ... }, e.g. 'n_users = 500, n_items = 200'")
     info.add_argument("--protocol", help="split protocol (default: the dataset's)")
+    info.add_argument("--protocol-params", metavar="TABLE", help="the protocol's parameters as in a sweep "
+                      "file's protocol_params = { ... }, e.g. 'test_fraction = 0.3'")
     info.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     info.add_argument("--data-dir", help="data directory (default: $RECBENCH_DATA_DIR)")
 
@@ -220,14 +236,25 @@ def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
     from recbench.data.info import dataset_info, split_info
     from recbench.runner import RunSeeds
 
-    spec = host.dataset(args.name).spec
-    splitter = host.splitter(args.protocol or spec.default_protocol).spec
-    data = spec.load(dataset_context(data_dir=args.data_dir))
+    choice = _data_info_choice(args)
+    spec = host.dataset(choice.name).spec
+    splitter = host.splitter(choice.protocol or spec.default_protocol).spec
+    data = spec.load(dataset_context(choice.params, data_dir=args.data_dir))
     for key, value in dataset_info(data).items():
         print(f"{key}: {value}")
-    split = splitter.split(data, {}, RunSeeds.spawn(args.seed).split)
+    split = splitter.split(data, dict(choice.protocol_params), RunSeeds.spawn(args.seed).split)
     for key, value in split_info(split).items():
         print(f"split.{key}: {value}")
+
+
+def _data_info_choice(args: argparse.Namespace) -> DatasetChoice:
+    """The dataset entry ``data info`` describes: a name or a file, as ``run --datasets`` takes it."""
+    from recbench.config import dataset_from_cli, parse_columns, parse_inline_table
+
+    choice = dataset_from_cli(args.name, parse_columns(args.columns), args.sep)
+    return replace(choice, params={**choice.params, **parse_inline_table(args.params, "--params")},
+                   protocol=args.protocol,
+                   protocol_params=parse_inline_table(args.protocol_params, "--protocol-params"))
 
 
 def _leaderboard(host: PluginHost, args: argparse.Namespace) -> int:

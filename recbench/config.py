@@ -337,6 +337,21 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return out
 
 
+def parse_inline_table(text: str | None, flag: str) -> dict[str, Any]:
+    """``--params 'n_users = 500, n_items = 200'``: what a sweep file writes inside ``params = { ... }``."""
+    if not text:
+        return {}
+    body = text.strip()
+    body = body if body.startswith("{") else "{ " + body + " }"
+    try:
+        return dict(tomllib.loads(f"value = {body}")["value"])
+    except tomllib.TOMLDecodeError as exc:
+        example = f"{flag} 'size = 500, kind = \"x\"'"
+        problem = str(exc).split(" (at line", 1)[0]  # its position is in our wrapper, not in the text given
+        raise ConfigError(f"{flag} {text!r}: not a TOML inline table ({problem})",
+                          hint=f"write it as inside a sweep file's {{ }}, e.g. {example}") from exc
+
+
 def apply_overrides(sweep: SweepConfig, *, datasets: str | None = None, models: str | None = None,
                     seeds: str | None = None, metrics: str | None = None, out: str | None = None,
                     columns: str | None = None, sep: str | None = None) -> SweepConfig:
