@@ -14,7 +14,7 @@ from recbench.errors import ConfigError, RecbenchError
 from recbench.manager import KINDS, PluginHost
 
 if TYPE_CHECKING:  # pragma: no cover
-    from recbench.config import DatasetChoice
+    from recbench.config import DatasetChoice, SweepConfig
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_PLUGIN_PROBLEM = 0, 1, 2, 3
 
@@ -215,11 +215,9 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key),
                    published=sweep.published, rows=runner.leaderboard_rows)
     if table:
-        from recbench.results.publish import publish
-
-        path = publish(sweep, keys if not args.config else None, host)
         print(table)
-        print(f"records: {Path(sweep.out) / 'records'}  table: {path}")
+        path = _publish(host, sweep, keys, args)
+        print(f"records: {Path(sweep.out) / 'records'}" + (f"  table: {path}" if path else ""))
     if outcome.skipped:
         print(f"skipped {outcome.skipped} runs already completed in {sweep.out} (use --rerun to repeat them)")
     for error in outcome.errors:
@@ -229,6 +227,22 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
         print(f"recbench: run {record.model['name']} on {record.dataset['name']} seed {record.seed} "
               f"{record.status}: {record.message}", file=sys.stderr)
     return EXIT_RUN_FAILED if outcome.errors or failed else EXIT_OK
+
+
+def _publish(host: PluginHost, sweep: SweepConfig, keys: set[str], args: argparse.Namespace) -> Path | None:
+    """Write the run's leaderboard into its result directory, except over a sweep file's own table.
+
+    A sweep file's leaderboard is made from all its records; when flags changed what ran and the
+    records go beside the file, that table is left as it is (``recbench publish`` regenerates it).
+    """
+    from recbench.results.publish import publish
+
+    changed = [flag for flag in ("--datasets", "--models", "--seeds", "--metrics") if getattr(args, flag[2:])]
+    if args.config and changed and not args.out:
+        print(f"not republishing {Path(sweep.out) / 'leaderboard.md'}: {', '.join(changed)} changed the sweep "
+              f"of {args.config}; `recbench publish {args.config}` regenerates it from all its records")
+        return None
+    return publish(sweep, keys if changed or not args.config else None, host)
 
 
 def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
