@@ -6,12 +6,23 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recbench.errors import ConfigError, RecbenchError
 from recbench.manager import KINDS, PluginHost
 
+if TYPE_CHECKING:  # pragma: no cover
+    from recbench.config import DatasetChoice, SweepConfig
+
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_PLUGIN_PROBLEM = 0, 1, 2, 3
+
+
+def _add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """How a dataset entry is given on the command line, the same for ``run`` and ``data info``."""
+    parser.add_argument("--columns", help="for your own file: user=COL,item=COL[,rating=COL,timestamp=COL]")
+    parser.add_argument("--sep", help="for your own file: the field separator (default by extension)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,8 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="run a benchmark sweep (default: the quickstart)")
     run.add_argument("config", nargs="?", help="a sweep TOML file; without it, the embedded quickstart")
     run.add_argument("--datasets", help="comma-separated dataset names or paths to your own CSV/TSV/Parquet/.inter files")
-    run.add_argument("--columns", help="for your own file: user=COL,item=COL[,rating=COL,timestamp=COL]")
-    run.add_argument("--sep", help="for your own file: the field separator (default by extension)")
+    _add_dataset_options(run)
     run.add_argument("--models", help="comma-separated model names")
     run.add_argument("--metrics", help="comma-separated metrics, e.g. ndcg@10,recall@20")
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
@@ -51,14 +61,20 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", parents=[common], help="list installed plugins")
     listing.add_argument("kind", nargs="?", choices=list(KINDS), help="only this kind")
 
-    sub.add_parser("plugins", parents=[common], help="list plugin packages and load failures")
+    sub.add_parser("plugins", parents=[common], help="list plugin packages and what of them was skipped")
     sub.add_parser("info", parents=[common], help="versions, backend and devices")
 
     data = sub.add_parser("data", parents=[common], help="inspect datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     info = data_sub.add_parser("info", parents=[common], help="counts, distributions, cold start and split_id")
-    info.add_argument("name", help="dataset name")
+    info.add_argument("name", help="dataset name, or a path to your own CSV/TSV/Parquet/.inter file "
+                      "(as run --datasets takes it)")
+    _add_dataset_options(info)
+    info.add_argument("--params", metavar="TABLE", help="dataset parameters as in a sweep file's "
+                      "params = { ... }, e.g. 'n_users = 500, n_items = 200'")
     info.add_argument("--protocol", help="split protocol (default: the dataset's)")
+    info.add_argument("--protocol-params", metavar="TABLE", help="the protocol's parameters as in a sweep "
+                      "file's protocol_params = { ... }, e.g. 'test_fraction = 0.3'")
     info.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     info.add_argument("--data-dir", help="data directory (default: $RECBENCH_DATA_DIR)")
 
@@ -90,11 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _report_load_failures(host: PluginHost) -> int:
-    for failure in host.load_failures:
-        print(f"recbench: warning: {failure.message()}", file=sys.stderr)
-        print(f"hint: {failure.hint()}", file=sys.stderr)
-    return EXIT_PLUGIN_PROBLEM if host.load_failures else EXIT_OK
+def _report_problems(host: PluginHost) -> int:
+    """One warning line and a hint per skipped plugin or spec; exit status 3 when there are any."""
+    for problem in host.problems:
+        print(f"recbench: warning: {problem.message()}", file=sys.stderr)
+        print(f"hint: {problem.hint()}", file=sys.stderr)
+    return EXIT_PLUGIN_PROBLEM if host.problems else EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -102,21 +119,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     host = PluginHost(disabled=getattr(args, "disable_plugin", []))
     if command == "list":
         _list(host, args.kind)
-        return _report_load_failures(host)
+        return _report_problems(host)
     if command == "plugins":
         from tabulate import tabulate
 
-        print(tabulate(host.plugin_names(), headers=["plugin", "distribution", "version"]))
-        return _report_load_failures(host)
+        print(tabulate(_plugin_rows(host), headers=["plugin", "distribution", "version", "status"]))
+        return _report_problems(host)
     if command == "info":
         from recbench.results.environment import environment
 
         for key, value in environment().items():
             print(f"{key}: {value}")
-        return _report_load_failures(host)
+        return _report_problems(host)
     if command == "data":
         _data_info(host, args)
-        return _report_load_failures(host)
+        return _report_problems(host)
     if command == "publish":
         from recbench.config import load_sweep
         from recbench.results.publish import PAGE_FILE, publish
@@ -139,7 +156,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "leaderboard":
         return _leaderboard(host, args)
     code = _run(host, args if args.command else _parser().parse_args(["run"]))
-    return max(code, _report_load_failures(host))
+    return max(code, _report_problems(host))
+
+
+def _plugin_rows(host: PluginHost) -> list[list[str]]:
+    """Every plugin with what of it was skipped (the warnings say why), then those that failed to load."""
+    problems = host.check_all()
+    rows = []
+    for name, dist, version in host.plugin_names():
+        skipped = [p.skipped for p in problems if p.plugin == name]
+        rows.append([name, dist, version, f"skipped: {', '.join(skipped)}" if skipped else "ok"])
+    return rows + [[p.plugin, p.distribution, p.version, "skipped: all of it"] for p in problems if not p.skipped]
 
 
 def _parse_shard(text: str | None) -> tuple[int, int]:
@@ -188,11 +215,9 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     table = render(records, list(sweep.metrics), per_user=lambda r: runner.store.load_per_user(r.run_key),
                    published=sweep.published, rows=runner.leaderboard_rows)
     if table:
-        from recbench.results.publish import publish
-
-        path = publish(sweep, keys if not args.config else None, host)
         print(table)
-        print(f"records: {Path(sweep.out) / 'records'}  table: {path}")
+        path = _publish(host, sweep, keys, args)
+        print(f"records: {Path(sweep.out) / 'records'}" + (f"  table: {path}" if path else ""))
     if outcome.skipped:
         print(f"skipped {outcome.skipped} runs already completed in {sweep.out} (use --rerun to repeat them)")
     for error in outcome.errors:
@@ -204,19 +229,46 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
     return EXIT_RUN_FAILED if outcome.errors or failed else EXIT_OK
 
 
+def _publish(host: PluginHost, sweep: SweepConfig, keys: set[str], args: argparse.Namespace) -> Path | None:
+    """Write the run's leaderboard into its result directory, except over a sweep file's own table.
+
+    A sweep file's leaderboard is made from all its records; when flags changed what ran and the
+    records go beside the file, that table is left as it is (``recbench publish`` regenerates it).
+    """
+    from recbench.results.publish import publish
+
+    changed = [flag for flag in ("--datasets", "--models", "--seeds", "--metrics") if getattr(args, flag[2:])]
+    if args.config and changed and not args.out:
+        print(f"not republishing {Path(sweep.out) / 'leaderboard.md'}: {', '.join(changed)} changed the sweep "
+              f"of {args.config}; `recbench publish {args.config}` regenerates it from all its records")
+        return None
+    return publish(sweep, keys if changed or not args.config else None, host)
+
+
 def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
     from recbench.data.files import dataset_context
     from recbench.data.info import dataset_info, split_info
     from recbench.runner import RunSeeds
 
-    spec = host.dataset(args.name).spec
-    splitter = host.splitter(args.protocol or spec.default_protocol).spec
-    data = spec.load(dataset_context(data_dir=args.data_dir))
+    choice = _data_info_choice(args)
+    spec = host.dataset(choice.name).spec
+    splitter = host.splitter(choice.protocol or spec.default_protocol).spec
+    data = spec.load(dataset_context(choice.params, data_dir=args.data_dir))
     for key, value in dataset_info(data).items():
         print(f"{key}: {value}")
-    split = splitter.split(data, {}, RunSeeds.spawn(args.seed).split)
+    split = splitter.split(data, dict(choice.protocol_params), RunSeeds.spawn(args.seed).split)
     for key, value in split_info(split).items():
         print(f"split.{key}: {value}")
+
+
+def _data_info_choice(args: argparse.Namespace) -> DatasetChoice:
+    """The dataset entry ``data info`` describes: a name or a file, as ``run --datasets`` takes it."""
+    from recbench.config import dataset_from_cli, parse_columns, parse_inline_table
+
+    choice = dataset_from_cli(args.name, parse_columns(args.columns), args.sep)
+    return replace(choice, params={**choice.params, **parse_inline_table(args.params, "--params")},
+                   protocol=args.protocol,
+                   protocol_params=parse_inline_table(args.protocol_params, "--protocol-params"))
 
 
 def _leaderboard(host: PluginHost, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import itertools
 import math
 import random
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -260,6 +260,13 @@ def _check_labels(models: Sequence[ModelChoice], where: str) -> None:
                               "a label names one model's row", hint="choose a distinct label per model")
 
 
+def _seeds(seeds: Any, where: str) -> tuple[int, ...]:
+    """The distinct seeds, in order; anything but a non-empty list of non-negative integers is refused."""
+    if not isinstance(seeds, Sequence) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ConfigError(f"{where}: seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    return tuple(dict.fromkeys(seeds))
+
+
 def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") -> SweepConfig:
     unknown = set(data) - _TOP_KEYS
     if unknown:
@@ -267,9 +274,7 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
     for key in ("datasets", "models"):
         if not data.get(key):
             raise ConfigError(f"{where}: '{key}' must list at least one entry")
-    seeds = data.get("seeds", [0])
-    if not isinstance(seeds, Sequence) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise ConfigError(f"{where}: seeds must be a non-empty list of non-negative integers, got {seeds!r}")
+    seeds = _seeds(data.get("seeds", [0]), where)
     metrics = tuple(str(parse_metric(m)) for m in data.get("metrics", DEFAULT_METRICS))
     datasets = tuple(_dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(data["datasets"]))
     models = tuple(c for i, m in enumerate(data["models"]) for c in _models(m, f"{where}: models[{i}]"))
@@ -284,7 +289,7 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
         name=str(data.get("name", "sweep")),
         datasets=datasets,
         models=models,
-        seeds=tuple(dict.fromkeys(int(s) for s in seeds)),
+        seeds=seeds,
         metrics=metrics,
         out=str(data.get("out", "recbench-results")),
         training=dict(data.get("training", {})),
@@ -314,9 +319,13 @@ def _split_list(text: str) -> list[str]:
 _FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".inter")
 
 
+def _is_path(entry: str) -> bool:
+    return "/" in entry or entry.lower().endswith(_FILE_SUFFIXES)
+
+
 def dataset_from_cli(entry: str, columns: Mapping[str, str] | None = None, sep: str | None = None) -> DatasetChoice:
     """A dataset name, or a path to the user's own file (then the ``file`` dataset reads it)."""
-    if "/" in entry or entry.lower().endswith(_FILE_SUFFIXES):
+    if _is_path(entry):
         params: dict[str, Any] = {"path": str(Path(entry).expanduser().resolve()), **(columns or {})}
         if sep:
             params["sep"] = sep
@@ -337,22 +346,63 @@ def parse_columns(text: str | None) -> dict[str, str]:
     return out
 
 
+def parse_inline_table(text: str | None, flag: str) -> dict[str, Any]:
+    """``--params 'n_users = 500, n_items = 200'``: what a sweep file writes inside ``params = { ... }``."""
+    if not text:
+        return {}
+    body = text.strip()
+    body = body if body.startswith("{") else "{ " + body + " }"
+    try:
+        return dict(tomllib.loads(f"value = {body}")["value"])
+    except tomllib.TOMLDecodeError as exc:
+        example = f"{flag} 'size = 500, kind = \"x\"'"
+        problem = str(exc).split(" (at line", 1)[0]  # its position is in our wrapper, not in the text given
+        raise ConfigError(f"{flag} {text!r}: not a TOML inline table ({problem})",
+                          hint=f"write it as inside a sweep file's {{ }}, e.g. {example}") from exc
+
+
+def _select(entries: Sequence[Any], text: str, flag: str, matches: Callable[[Any, str], bool],
+            default: Callable[[str], Any]) -> tuple[Any, ...]:
+    """The entries a comma-separated flag names, in its order: every entry of the file that a name
+    matches, with all its settings (search trials and labelled variants included), else ``default(name)``."""
+    names = list(dict.fromkeys(_split_list(text)))
+    if not names:
+        raise ConfigError(f"{flag} {text!r}: name at least one, comma-separated")
+    chosen: dict[int, Any] = {}
+    for name in names:
+        for entry in [e for e in entries if matches(e, name)] or [default(name)]:
+            chosen.setdefault(id(entry), entry)
+    return tuple(chosen.values())
+
+
+def _int_or_text(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def apply_overrides(sweep: SweepConfig, *, datasets: str | None = None, models: str | None = None,
                     seeds: str | None = None, metrics: str | None = None, out: str | None = None,
                     columns: str | None = None, sep: str | None = None) -> SweepConfig:
-    """Command-line flags replace the configuration's lists (comma-separated)."""
+    """Command-line flags choose among the configuration's entries (comma-separated).
+
+    ``--datasets`` and ``--models`` keep every entry of the file with a name given (a model also by
+    its ``label``) with all its settings; a name the file lacks runs with the plugin's defaults, and
+    a dataset given as a path reads the user's file (``--columns``, ``--sep``). ``--seeds`` and
+    ``--metrics`` replace the file's lists; seeds are checked as the file's are.
+    """
     if datasets:
         mapping = parse_columns(columns)
-        sweep = replace(sweep, datasets=tuple(dataset_from_cli(n, mapping, sep) for n in _split_list(datasets)))
+        sweep = replace(sweep, datasets=_select(
+            sweep.datasets, datasets, "--datasets", lambda d, n: not _is_path(n) and d.name == n.lower(),
+            lambda n: dataset_from_cli(n, mapping, sep)))
     if models:
-        by_name = {m.name: m for m in sweep.models}
-        sweep = replace(sweep, models=tuple(by_name.get(n.lower(), ModelChoice(n.lower())) for n in _split_list(models)))
+        sweep = replace(sweep, models=_select(
+            sweep.models, models, "--models", lambda m, n: n.lower() in (m.name, m.label),
+            lambda n: ModelChoice(n.lower())))
     if seeds:
-        try:
-            values = [int(s) for s in _split_list(seeds)]
-        except ValueError as exc:
-            raise ConfigError(f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1,2") from exc
-        sweep = replace(sweep, seeds=tuple(dict.fromkeys(values)))
+        sweep = replace(sweep, seeds=_seeds([_int_or_text(s) for s in _split_list(seeds)], "--seeds"))
     if metrics:
         sweep = replace(sweep, metrics=tuple(str(parse_metric(m)) for m in _split_list(metrics)))
     if out:

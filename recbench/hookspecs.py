@@ -5,6 +5,12 @@ the specs below. Third-party packages expose it through the entry-point group ``
 
     [project.entry-points.recbench]
     my-plugin = "my_package.plugin"
+
+A registered name is lowercase (letters, digits, ``_``, ``-``, ``.``; no ``@``), unique across all
+installed plugins, and a model's ``family``, a metric's ``kind`` and a dataset's ``feedback`` are
+one of the values their spec lists. A spec that breaks a rule, a hook that raises and a module that
+fails to import are reported (naming the plugin and its distribution) and skipped; the rest still
+works, and ``recbench plugins`` shows what was skipped.
 """
 
 from __future__ import annotations

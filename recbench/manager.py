@@ -9,13 +9,23 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Generic
+from typing import Any, Generic, get_args
 
 import pluggy
 
 from recbench import hookspecs
 from recbench.errors import PluginError, describe_exception
-from recbench.types import DatasetSpec, MetricSpec, ModelSpec, Registered, SpecT, SplitterSpec
+from recbench.types import (
+    FAMILIES,
+    DatasetSpec,
+    Feedback,
+    MetricKind,
+    MetricSpec,
+    ModelSpec,
+    Registered,
+    SpecT,
+    SplitterSpec,
+)
 
 ENTRY_POINT_GROUP = "recbench"
 AUTOLOAD_ENV = "RECBENCH_DISABLE_PLUGIN_AUTOLOAD"
@@ -27,22 +37,40 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "recbench.builtin.metrics",
 )
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+_NAME_RULE = "names must be lowercase letters, digits, '_', '-' or '.', starting with a letter or digit, without '@'"
 
 
 @dataclass(frozen=True, slots=True)
-class LoadFailure:
-    """A third-party plugin that could not be loaded; it was skipped."""
+class PluginProblem:
+    """A third-party plugin, or a part of it, that was skipped; everything else still works.
+
+    Attributes:
+        plugin: the entry point (or in-process) name of the plugin.
+        distribution: the package that installed it.
+        version: that package's version.
+        skipped: what was skipped: ``""`` for the whole plugin, else e.g. ``model 'MyModel'`` or
+            ``its recbench_models hook``.
+        reason: what is wrong, in one line.
+        kind: the plugin kind (``models``, ...) of what was skipped; ``""`` for the whole plugin.
+        name: the name of the skipped spec, when it has one.
+    """
 
     plugin: str
     distribution: str
     version: str
-    error: str
+    skipped: str
+    reason: str
+    kind: str = ""
+    name: str | None = None
+
+    def subject(self) -> str:
+        """``model 'MyModel' of plugin 'mine' (my-models 1.0)``, or the plugin alone."""
+        source = " ".join(part for part in (self.distribution, self.version) if part)
+        who = f"plugin {self.plugin!r} ({source})"
+        return f"{self.skipped} of {who}" if self.skipped else who
 
     def message(self) -> str:
-        return (
-            f"plugin {self.plugin!r} from {self.distribution} {self.version} failed to load and was "
-            f"skipped: {self.error}"
-        )
+        return f"{self.subject()} was skipped: {self.reason}"
 
     def hint(self) -> str:
         return f"fix or uninstall {self.distribution}, or pass --disable-plugin {self.plugin}"
@@ -53,13 +81,16 @@ class _Kind(Generic[SpecT]):
     hook: str
     spec_type: type
     label: str
+    #: the spec field whose value must be one of the given choices, e.g. a model's family
+    choice_field: str | None = None
+    choices: tuple[str, ...] = ()
 
 
 KINDS: dict[str, _Kind[Any]] = {
-    "datasets": _Kind("recbench_datasets", DatasetSpec, "dataset"),
+    "datasets": _Kind("recbench_datasets", DatasetSpec, "dataset", "feedback", get_args(Feedback)),
     "splitters": _Kind("recbench_splitters", SplitterSpec, "splitter"),
-    "models": _Kind("recbench_models", ModelSpec, "model"),
-    "metrics": _Kind("recbench_metrics", MetricSpec, "metric"),
+    "models": _Kind("recbench_models", ModelSpec, "model", "family", FAMILIES),
+    "metrics": _Kind("recbench_metrics", MetricSpec, "metric", "kind", get_args(MetricKind)),
 }
 
 
@@ -85,7 +116,8 @@ class PluginHost:
         self._pm = pluggy.PluginManager("recbench")
         self._pm.add_hookspecs(hookspecs)
         self._origin: dict[str, tuple[str, str]] = {}
-        self.load_failures: list[LoadFailure] = []
+        #: third-party plugins and specs that were skipped, in the order found
+        self.problems: list[PluginProblem] = []
         self.disabled = frozenset(disabled)
         self._index: dict[str, dict[str, Registered[Any]]] = {}
         self._register_builtins()
@@ -114,7 +146,8 @@ class PluginHost:
             try:
                 plugin = ep.load()
             except Exception as exc:  # a third party's bug must not take the host down
-                self.load_failures.append(LoadFailure(ep.name, dist, version, describe_exception(exc)))
+                reason = f"failed to load: {describe_exception(exc)}"
+                self.problems.append(PluginProblem(ep.name, dist, version, "", reason))
                 continue
             if self._pm.is_registered(plugin):
                 continue
@@ -124,34 +157,72 @@ class PluginHost:
         """(plugin name, distribution, version) of every registered plugin."""
         return [(name, *self._origin[name]) for name, _ in self._pm.list_name_plugin()]
 
+    def check_all(self) -> list[PluginProblem]:
+        """Collect every kind now, so :attr:`problems` holds every skipped plugin and spec."""
+        for kind in KINDS:
+            self.all(kind)
+        return self.problems
+
+    # -- problems -----------------------------------------------------------------------------
+    def _skip(self, kind: str, origin: tuple[str, str, str], skipped: str, reason: str,
+              name: str | None = None) -> None:
+        """Record a skipped third-party plugin or spec (``origin``: plugin, distribution, version).
+
+        A built-in's problem is our bug: it raises.
+        """
+        problem = PluginProblem(*origin, skipped, reason, kind, name)
+        if problem.distribution == BUILTIN_DISTRIBUTION:
+            raise PluginError(f"{problem.subject()}: {reason}")
+        self.problems.append(problem)
+
     # -- collection ---------------------------------------------------------------------------
     def _collect(self, kind: str) -> dict[str, Registered[Any]]:
         if kind in self._index:
             return self._index[kind]
-        info = KINDS[kind]
         providers: dict[str, list[Registered[Any]]] = {}
-        for impl in getattr(self._pm.hook, info.hook).get_hookimpls():
-            dist, version = self._origin[impl.plugin_name]
-            try:
-                specs = list(impl.function() or ())
-            except Exception as exc:
-                if dist == BUILTIN_DISTRIBUTION:
-                    raise
-                self.load_failures.append(LoadFailure(impl.plugin_name, dist, version, describe_exception(exc)))
-                continue
-            for spec in specs:
-                _check_spec(spec, info, impl.plugin_name, dist)
-                entry = Registered(spec, impl.plugin_name, dist, version)
-                providers.setdefault(spec.name, []).append(entry)
-        for name, entries in providers.items():
-            if len(entries) > 1:
-                who = "; ".join(f"plugin {e.plugin!r} ({e.distribution} {e.dist_version})" for e in entries)
-                raise PluginError(
-                    f"{info.label} name {name!r} is provided more than once: {who}",
-                    hint="uninstall one distribution or pass --disable-plugin NAME for one of them",
-                )
-        self._index[kind] = {name: entries[0] for name, entries in sorted(providers.items())}
+        for impl in getattr(self._pm.hook, KINDS[kind].hook).get_hookimpls():
+            for entry in self._specs_of(kind, impl):
+                providers.setdefault(entry.name, []).append(entry)
+        kept = {name: self._one_provider(kind, entries) for name, entries in sorted(providers.items())}
+        self._index[kind] = {name: entry for name, entry in kept.items() if entry is not None}
         return self._index[kind]
+
+    def _specs_of(self, kind: str, impl: Any) -> list[Registered[Any]]:
+        """The valid specs one plugin's hook yields; a hook that raises or a bad spec is skipped."""
+        info, origin = KINDS[kind], (impl.plugin_name, *self._origin[impl.plugin_name])
+        try:
+            specs = list(impl.function() or ())
+        except Exception as exc:
+            if origin[1] == BUILTIN_DISTRIBUTION:
+                raise
+            self._skip(kind, origin, f"its {info.hook} hook", f"it raised {describe_exception(exc)}")
+            return []
+        out = []
+        for spec in specs:
+            problem = _spec_problem(spec, info)
+            if problem is None:
+                out.append(Registered(spec, *origin))
+                continue
+            name = getattr(spec, "name", None)
+            name = name if isinstance(name, str) else None
+            what = f"{info.label} {name!r}" if name is not None else f"a {type(spec).__name__} from {info.hook}"
+            self._skip(kind, origin, what, problem, name)
+        return out
+
+    def _one_provider(self, kind: str, entries: list[Registered[Any]]) -> Registered[Any] | None:
+        """The provider of a name: the only one; with several, the built-in is kept and the others skipped."""
+        if len(entries) == 1:
+            return entries[0]
+        label = KINDS[kind].label
+        who = "; ".join(f"plugin {e.plugin!r} ({e.distribution} {e.dist_version})" for e in entries)
+        builtins = [e for e in entries if e.distribution == BUILTIN_DISTRIBUTION]
+        kept = builtins[0] if len(builtins) == 1 else None
+        reason = f"{label} name {entries[0].name!r} is provided more than once: {who}"
+        for entry in entries:
+            if entry is not kept:
+                self._skip(kind, (entry.plugin, entry.distribution, entry.dist_version), f"{label} {entry.name!r}",
+                           reason + ("; the built-in one is kept" if kept else ""), entry.name)
+        return kept
 
     def all(self, kind: str) -> dict[str, Registered[Any]]:
         """Every registered spec of ``kind`` (datasets, splitters, models, metrics), by name."""
@@ -160,14 +231,21 @@ class PluginHost:
         return self._collect(kind)
 
     def get(self, kind: str, name: str) -> Registered[Any]:
-        """Look up one spec by name; an unknown name gets "did you mean" and the list."""
+        """Look up one spec by name; a skipped one says why, an unknown one gets "did you mean" and the list."""
         specs = self.all(kind)
-        if name not in specs:
-            raise PluginError(
-                _unknown(KINDS[kind].label, name, list(specs)),
-                hint=f"run `recbench list {kind}` to see what is installed",
-            )
-        return specs[name]
+        if name in specs:
+            return specs[name]
+        label = KINDS[kind].label
+        skipped = [p for p in self.problems if p.kind == kind and (p.name or "").lower() == name.lower()]
+        if skipped:
+            raise PluginError(f"{label} {name!r} is not available: {skipped[0].message()}", hint=skipped[0].hint())
+        unnamed = [p.subject() for p in self.problems if p.kind in ("", kind) and p.name is None]
+        maybe = f"; skipped, so it may be theirs: {', '.join(unnamed)}" if unnamed else ""
+        raise PluginError(
+            _unknown(label, name, list(specs)) + maybe,
+            hint=f"run `recbench list {kind}` to see what is installed"
+            + (", and `recbench plugins` to see why some were skipped" if unnamed else ""),
+        )
 
     def dataset(self, name: str) -> Registered[DatasetSpec]:
         return self.get("datasets", name)
@@ -200,17 +278,15 @@ def _dist_of(ep: EntryPoint) -> tuple[str, str]:
     return (dist.metadata["Name"] or dist.name, dist.version)
 
 
-def _check_spec(spec: Any, info: _Kind[Any], plugin: str, dist: str) -> None:
+def _spec_problem(spec: Any, info: _Kind[Any]) -> str | None:
+    """What is wrong with a yielded spec, in one line; None when it can be registered."""
     if not isinstance(spec, info.spec_type):
-        raise PluginError(
-            f"plugin {plugin!r} ({dist}) yielded {type(spec).__name__} from {info.hook}; "
-            f"expected recbench.{info.spec_type.__name__}"
-        )
-    if not _NAME_RE.match(spec.name):
-        raise PluginError(
-            f"plugin {plugin!r} ({dist}) registers {info.label} name {spec.name!r}: names must be lowercase "
-            "letters, digits, '_', '-' or '.', without '@'"
-        )
+        return f"{info.hook} must yield recbench.{info.spec_type.__name__}, not {type(spec).__name__}"
+    if not isinstance(spec.name, str) or not _NAME_RE.match(spec.name):
+        return f"{info.label} name {spec.name!r}: {_NAME_RULE}"
+    if info.choice_field is not None and getattr(spec, info.choice_field) not in info.choices:
+        return f"{info.choice_field} {getattr(spec, info.choice_field)!r} is not one of {', '.join(info.choices)}"
+    return None
 
 
 def _unknown(label: str, name: str, known: list[str]) -> str:

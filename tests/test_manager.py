@@ -31,18 +31,22 @@ def test_builtins_are_registered_with_their_distribution() -> None:
     assert reg.spec.family == "pairwise"
 
 
-def test_duplicate_name_names_every_provider() -> None:
+def test_duplicate_name_is_skipped_and_its_lookup_names_every_provider() -> None:
     host = PluginHost(autoload=False, extra_plugins=[("first", _dataset_plugin("dup")), ("second", _dataset_plugin("dup"))])
+    assert "dup" not in host.all("datasets") and "synthetic" in host.all("datasets")
+    assert [p.plugin for p in host.problems] == ["first", "second"]
     with pytest.raises(PluginError) as info:
-        host.all("datasets")
+        host.dataset("dup")
     message = str(info.value)
     assert "'dup'" in message and "'first'" in message and "'second'" in message
 
 
-def test_duplicate_of_a_builtin_is_an_error() -> None:
+def test_duplicate_of_a_builtin_is_skipped_and_the_builtin_kept() -> None:
     host = PluginHost(autoload=False, extra_plugins=[("mine", _dataset_plugin("ml-100k"))])
-    with pytest.raises(PluginError, match=r"recbench\.builtin\.datasets.*recbench 0"):
-        host.dataset("ml-100k")
+    assert host.dataset("ml-100k").distribution == "recbench"
+    [problem] = host.problems
+    assert problem.plugin == "mine"
+    assert "recbench.builtin.datasets' (recbench 0" in problem.message() and "built-in one is kept" in problem.message()
 
 
 def test_unknown_name_suggests_close_matches_and_lists_all() -> None:
@@ -53,16 +57,17 @@ def test_unknown_name_suggests_close_matches_and_lists_all() -> None:
     assert "pop" in str(info.value)
 
 
-def test_bad_spec_type_and_name_are_rejected() -> None:
+def test_bad_spec_type_and_name_are_skipped_and_reported() -> None:
     class Wrong:
         @recbench.hookimpl
         def recbench_models(self):
             yield recbench.DatasetSpec(name="x", version="1", description="", load=lambda c: None)
 
-    with pytest.raises(PluginError, match="expected recbench.ModelSpec"):
-        PluginHost(autoload=False, extra_plugins=[("wrong", Wrong())]).all("models")
-    with pytest.raises(PluginError, match="lowercase"):
-        PluginHost(autoload=False, extra_plugins=[("upper", _dataset_plugin("Bad@Name"))]).all("datasets")
+    host = PluginHost(autoload=False, extra_plugins=[("wrong", Wrong()), ("upper", _dataset_plugin("Bad@Name"))])
+    assert "pop" in host.all("models") and "synthetic" in host.all("datasets")
+    messages = [p.message() for p in host.problems]
+    assert "must yield recbench.ModelSpec, not DatasetSpec" in messages[0]
+    assert "dataset 'Bad@Name' of plugin 'upper'" in messages[1] and "lowercase" in messages[1]
 
 
 def test_example_plugin_is_found_through_its_entry_point() -> None:
@@ -101,14 +106,14 @@ def test_plugin_that_raises_on_import_is_reported_and_skipped(tmp_path: Path) ->
     result = _cli(["list", "models"], tmp_path)
     assert result.returncode == 3
     assert "mf_bpr" in result.stdout  # the rest still works
-    assert "plugin 'broken' from broken-plugin 9.9 failed to load" in result.stderr
+    assert "plugin 'broken' (broken-plugin 9.9) was skipped: failed to load" in result.stderr
     assert "boom at import" in result.stderr and "--disable-plugin broken" in result.stderr
     assert "Traceback" not in result.stderr
     ok = _cli(["list", "models", "--disable-plugin", "broken"], tmp_path)
     assert ok.returncode == 0 and "failed to load" not in ok.stderr
 
 
-def test_two_installed_plugins_with_one_name_fail_with_both_named(tmp_path: Path) -> None:
+def test_two_installed_plugins_with_one_name_are_skipped_with_both_named(tmp_path: Path) -> None:
     source = """
         import recbench
         @recbench.hookimpl
@@ -118,10 +123,10 @@ def test_two_installed_plugins_with_one_name_fail_with_both_named(tmp_path: Path
     _fake_distribution(tmp_path, "twin-a", "twin_a", "twin_a_mod", source)
     _fake_distribution(tmp_path, "twin-b", "twin_b", "twin_b_mod", source)
     result = _cli(["list", "models"], tmp_path)
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines[0].startswith("recbench: error: model name 'twin' is provided more than once")
-    assert "twin-a 9.9" in lines[0] and "twin-b 9.9" in lines[0]
+    assert result.returncode == 3 and "mf_bpr" in result.stdout and "twin" not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("recbench: warning:")]
+    assert len(lines) == 2 and all("model name 'twin' is provided more than once" in line for line in lines)
+    assert all("twin-a 9.9" in line and "twin-b 9.9" in line for line in lines)
     assert "Traceback" not in result.stderr
 
 
