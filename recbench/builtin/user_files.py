@@ -60,10 +60,11 @@ def load_user_file(ctx: DatasetContext) -> Interactions:
     params = dict(ctx.params)
     check_dataset_params("file", params, KNOWN_PARAMS, booleans=())
     if "path" not in params:
-        raise ConfigError("dataset 'file' needs params.path, e.g. --datasets path/to/ratings.csv")
+        raise ConfigError("dataset 'file' needs params.path: give the file's path as the dataset, e.g. "
+                          "recbench run --datasets ratings.csv or recbench data info ratings.csv")
     path = Path(str(params["path"])).expanduser()
     if not path.is_file():
-        raise DataError(f"{path}: no such file", hint="check the path given to --datasets")
+        raise DataError(f"{path}: no such file", hint="check the file's path (given as the dataset, or as params.path)")
     fmt = params.get("format") or FORMATS.get(path.suffix.lower())
     if fmt not in {"csv", "tsv", "parquet", "inter"}:
         raise ConfigError(f"{path}: unknown format {fmt!r}; pass format=csv|tsv|parquet|inter")
