@@ -26,7 +26,7 @@ from recbench.results.record import RunRecord, stable_hash
 from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
 from recbench.run_keys import row_names, run_key
-from recbench.sweep_checks import check_model_entries, effective_config, effective_training
+from recbench.sweep_checks import check_model_entries, early_stopping_metrics, effective_config, effective_training
 from recbench.types import Registered
 
 T = TypeVar("T")
@@ -79,6 +79,8 @@ class Runner:
         self.metric_refs = [parse_metric(m) for m in sweep.metrics]
         self._validate_names()
         check_model_entries(host, sweep)  # a bad setting fails the sweep here, not every run of the entry
+        # evaluated on validation (early stopping) though not reported, when the sweep's metrics lack them
+        self.stopping_refs = [r for r in early_stopping_metrics(host, sweep) if r not in self.metric_refs]
         # the leaderboard row of each run; two entries with the same runs fail here, before any run
         self.leaderboard_rows: RowNames = row_names(host, sweep, strict=True)
         # fingerprint the code now (cached per process), not at the first record: files edited while
@@ -216,8 +218,8 @@ class Runner:
         valid, test = split.valid, split.test
         if choice.cold_start == "exclude":
             valid, test = (_without_cold_rows(part, split.train) for part in (valid, test))
-        table = {ref: self.host.metric(ref.name).spec for ref in self.metric_refs}
-        return EvaluationSuite(split, table, valid, test)
+        table = {ref: self.host.metric(ref.name).spec for ref in [*self.metric_refs, *self.stopping_refs]}
+        return EvaluationSuite(split, table, valid, test, reported=self.metric_refs)
 
     def _environment_info(self) -> dict[str, Any]:
         if self._environment is None:

@@ -15,7 +15,8 @@ from typing import Any
 
 from recbench.builtin.models.lazy import LazyTarget
 from recbench.config import ModelChoice, SweepConfig
-from recbench.errors import ConfigError, describe_exception
+from recbench.errors import ConfigError, PluginError, describe_exception
+from recbench.evaluate.metric_names import MetricRef, parse_metric
 from recbench.manager import PluginHost
 from recbench.types import ModelBuilder, ModelSpec
 
@@ -44,6 +45,35 @@ def check_model_entries(host: PluginHost, sweep: SweepConfig) -> None:
         entry = _entry_name(choice)
         _check_training(spec, sweep, choice, entry)
         _check_config(spec, choice, entry)
+
+
+def early_stopping_metrics(host: PluginHost, sweep: SweepConfig) -> list[MetricRef]:
+    """The validation metrics the entries stop early on (those that validate: ``eval_every`` > 0).
+
+    They are evaluated on every split's validation part even when the sweep does not report them: an
+    early-stopping metric missing from ``metrics`` would otherwise turn early stopping off unnoticed.
+
+    Raises:
+        ConfigError: an entry's ``early_stopping_metric`` is malformed, unknown or needs a cutoff.
+    """
+    from recbench.train.config import TrainConfig
+
+    refs: dict[str, MetricRef] = {}
+    for choice in sweep.models:
+        training = effective_training(host.model(choice.name).spec, sweep, choice)
+        cfg = TrainConfig.from_mapping(training, where=f"{_entry_name(choice)} training")
+        if cfg.eval_every <= 0:
+            continue
+        where = f"{_entry_name(choice)} training: early_stopping_metric {cfg.early_stopping_metric!r}"
+        ref = parse_metric(cfg.early_stopping_metric)
+        try:
+            spec = host.metric(ref.name).spec
+        except PluginError as exc:
+            raise ConfigError(f"{where}: {exc}", hint="name one of the metrics `recbench plugins` lists") from None
+        if spec.needs_cutoff and ref.k is None:
+            raise ConfigError(f"{where} needs a cutoff, e.g. {ref.name}@10")
+        refs.setdefault(str(ref), ref)
+    return list(refs.values())
 
 
 def lazy_model_class(build: ModelBuilder) -> tuple[type, bool] | None:

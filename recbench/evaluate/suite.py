@@ -16,7 +16,7 @@ import numpy as np
 from recbench.data.interactions import Interactions
 from recbench.data.split import Split
 from recbench.errors import ConfigError, DataError, DivergedError
-from recbench.evaluate.metric_names import MetricRef
+from recbench.evaluate.metric_names import MetricRef, parse_metric
 from recbench.types import MetricSpec
 
 
@@ -47,15 +47,18 @@ def _merge_users(parts: Sequence[tuple[np.ndarray, dict[str, np.ndarray]]]) -> t
 
 class EvaluationSuite:
     """Ranking metrics through :class:`RankingEvaluator`, rating metrics (kind ``rating``) through
-    :class:`RatingEvaluator` for models with ``predict``."""
+    :class:`RatingEvaluator` for models with ``predict``. ``reported`` (default: all of ``metrics``)
+    are the metrics :meth:`evaluate` returns; the others are there for :meth:`validator`."""
 
     def __init__(self, split: Split, metrics: Mapping[MetricRef, MetricSpec], valid: Interactions,
-                 test: Interactions) -> None:
+                 test: Interactions, reported: Sequence[MetricRef] | None = None) -> None:
         from recbench.evaluate.ranking import RankingEvaluator, batch_width, plan_ranking
 
         if not len(test):
             raise DataError(f"split {split.protocol} ({split.split_id}) has an empty test part")
         self.metrics = dict(metrics)
+        #: what :meth:`evaluate` returns; the other metrics serve :meth:`validator` only (early stopping)
+        self.reported = {str(r) for r in (metrics if reported is None else reported)}
         self.ranking_refs = {r: s for r, s in metrics.items() if s.kind != "rating"}
         self.rating_refs = {r: s for r, s in metrics.items() if s.kind == "rating"}
         fold_in = [split.fold_in] if split.fold_in is not None else []
@@ -93,6 +96,7 @@ class EvaluationSuite:
         """A function model -> value to maximise on the validation part (negated for metrics where
         lower is better), or None when there is no validation part or the metric is not evaluated."""
         refs = {str(r): s for r, s in self.metrics.items()}
+        metric = str(parse_metric(metric))  # as the sweep names it: NDCG@10 is ndcg@10
         if not self.has_valid or metric not in refs:
             return None
         spec = refs[metric]
@@ -134,6 +138,8 @@ class EvaluationSuite:
             rating_seconds = rating.seconds
             n_users = n_users or int(rating.users.shape[0])
         users, per_user = _merge_users(parts)
+        means = {k: v for k, v in means.items() if k in self.reported}
+        per_user = {k: v for k, v in per_user.items() if k in self.reported}
         return SuiteResult(means, users, per_user, protocol, seconds, n_users, n_without, rating_seconds)
 
 
