@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", help="comma-separated seeds, e.g. 0,1,2")
     run.add_argument("--out", help="result directory (default: recbench-results, or beside the config)")
     run.add_argument("--data-dir", help="data directory (default: $RECBENCH_DATA_DIR)")
+    run.add_argument("--run-timeout", metavar="SECONDS",
+                     help="a run past it becomes a 'timeout' row and the sweep goes on (default: the file's run_timeout_s)")
     run.add_argument("--rerun", action="store_true", help="run again even runs already completed in --out")
     run.add_argument("--shard", help="I/N: run only this machine's share of the sweep (join with `recbench merge`)")
 
@@ -203,7 +205,8 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.config) if args.config else sweep_from_mapping(DEFAULT_SWEEP, "embedded default")
     sweep = apply_overrides(sweep, datasets=args.datasets, models=args.models, seeds=args.seeds,
-                            metrics=args.metrics, out=args.out, columns=args.columns, sep=args.sep)
+                            metrics=args.metrics, out=args.out, columns=args.columns, sep=args.sep,
+                            run_timeout=args.run_timeout)
     from recbench.results.leaderboard import render
     from recbench.runner import Runner
 

@@ -110,6 +110,7 @@ class SweepConfig:
     out: str = "recbench-results"
     training: Mapping[str, Any] = field(default_factory=dict)
     published: tuple[PublishedFigure, ...] = ()
+    run_timeout_s: float | None = None  # a run past it is a ``timeout`` row (recbench.run_timeout)
 
 
 #: ``recbench run`` with no arguments: offline, about a minute on a 2-core CPU.
@@ -121,7 +122,7 @@ DEFAULT_SWEEP: dict[str, Any] = {
     "models": [{"name": "pop"}, {"name": "mf_bpr"}],
 }
 
-_TOP_KEYS = {"name", "seeds", "metrics", "datasets", "models", "out", "training", "published"}
+_TOP_KEYS = {"name", "seeds", "metrics", "datasets", "models", "out", "training", "published", "run_timeout_s"}
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
@@ -295,7 +296,18 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
         training=dict(data.get("training", {})),
         published=tuple(_published(p, f"{where}: published[{i}]", metrics, model_names, dataset_names)
                         for i, p in enumerate(published)),
+        run_timeout_s=_run_timeout(data.get("run_timeout_s"), where),
     )
+
+
+def _run_timeout(value: Any, where: str) -> float | None:
+    """A positive number of seconds, or None (no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{where}: run_timeout_s must be a positive number of seconds, got {value!r}",
+                          hint="e.g. run_timeout_s = 600, or leave it out for no limit")
+    return float(value)
 
 
 def load_sweep(path: str | Path) -> SweepConfig:
@@ -375,22 +387,25 @@ def _select(entries: Sequence[Any], text: str, flag: str, matches: Callable[[Any
     return tuple(chosen.values())
 
 
-def _int_or_text(text: str) -> int | str:
+def _converted(text: str, convert: Callable[[str], Any]) -> Any:
+    """``convert(text)``, or ``text`` itself when it does not convert (the check then names it)."""
     try:
-        return int(text)
+        return convert(text)
     except ValueError:
         return text
 
 
 def apply_overrides(sweep: SweepConfig, *, datasets: str | None = None, models: str | None = None,
                     seeds: str | None = None, metrics: str | None = None, out: str | None = None,
-                    columns: str | None = None, sep: str | None = None) -> SweepConfig:
+                    columns: str | None = None, sep: str | None = None,
+                    run_timeout: str | None = None) -> SweepConfig:
     """Command-line flags choose among the configuration's entries (comma-separated).
 
     ``--datasets`` and ``--models`` keep every entry of the file with a name given (a model also by
     its ``label``) with all its settings; a name the file lacks runs with the plugin's defaults, and
     a dataset given as a path reads the user's file (``--columns``, ``--sep``). ``--seeds`` and
-    ``--metrics`` replace the file's lists; seeds are checked as the file's are.
+    ``--metrics`` replace the file's lists; seeds are checked as the file's are. ``--run-timeout``
+    replaces ``run_timeout_s`` (it does not change which runs there are, nor their keys).
     """
     if datasets:
         mapping = parse_columns(columns)
@@ -402,9 +417,12 @@ def apply_overrides(sweep: SweepConfig, *, datasets: str | None = None, models: 
             sweep.models, models, "--models", lambda m, n: n.lower() in (m.name, m.label),
             lambda n: ModelChoice(n.lower())))
     if seeds:
-        sweep = replace(sweep, seeds=_seeds([_int_or_text(s) for s in _split_list(seeds)], "--seeds"))
+        sweep = replace(sweep, seeds=_seeds([_converted(s, int) for s in _split_list(seeds)], "--seeds"))
     if metrics:
         sweep = replace(sweep, metrics=tuple(str(parse_metric(m)) for m in _split_list(metrics)))
     if out:
         sweep = replace(sweep, out=out)
+    if run_timeout:
+        sweep = replace(sweep, run_timeout_s=_run_timeout(_converted(run_timeout, float), "--run-timeout"))
     return sweep
+

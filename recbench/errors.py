@@ -35,6 +35,10 @@ class DivergedError(TrainingError):
     """The loss became NaN or Inf. The run is recorded as ``diverged``."""
 
 
+class RunTimeout(TrainingError):
+    """A run passed the sweep's ``run_timeout_s``. The run is recorded as ``timeout``."""
+
+
 def describe_exception(exc: BaseException, with_hint: bool = False) -> str:
     """One line for a report: our own errors as their message, others prefixed with their type."""
     text = " ".join(str(exc).split())

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from recbench.config import DatasetChoice, ModelChoice, SweepConfig
 from recbench.data.files import dataset_context
 from recbench.data.interactions import Interactions
 from recbench.data.split import Split
-from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError, describe_exception
+from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError, RunTimeout, describe_exception
 from recbench.evaluate.metric_names import parse_metric
 from recbench.manager import PluginHost
 from recbench.results.environment import recbench_source
@@ -26,6 +26,7 @@ from recbench.results.record import RunRecord, stable_hash
 from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
 from recbench.run_keys import row_names, run_key
+from recbench.run_timeout import time_limit
 from recbench.sweep_checks import check_model_entries, early_stopping_metrics, effective_config, effective_training
 from recbench.types import Registered
 
@@ -66,13 +67,14 @@ class Runner:
     """Runs a :class:`SweepConfig` against a :class:`PluginHost`, writing to a :class:`ResultStore`."""
 
     def __init__(self, host: PluginHost, sweep: SweepConfig, *, data_dir: str | None = None,
-                 progress: TextIO | None = sys.stderr, rerun: bool = False, verbose: bool = False,
+                 progress: TextIO | None | Literal["stderr"] = "stderr", rerun: bool = False, verbose: bool = False,
                  shard: tuple[int, int] = (0, 1)) -> None:
         self.host = host
         self.sweep = sweep
         self.store = ResultStore(Path(sweep.out))
         self.data_dir = data_dir
-        self.progress = progress
+        # sys.stderr as it is when the sweep runs, not when this module was imported (pytest swaps it)
+        self.progress = sys.stderr if progress == "stderr" else progress
         self.rerun = rerun
         self.verbose = verbose
         self.shard = shard
@@ -263,15 +265,17 @@ class Runner:
         eval_compile_before = evaluator.compile_seconds
         try:
             cfg = TrainConfig.from_mapping(training_values, where=f"model {spec.name!r} training")
-            build_start = time.perf_counter()
-            model = spec.build(_model_context(split.train, config, seeds.init))
-            build_seconds = time.perf_counter() - build_start
-            pretrained = pretrain(model, split, cfg, seeds.sampling,
-                                  lambda module: evaluator.validator(cfg.early_stopping_metric, module))
-            validate = evaluator.validator(cfg.early_stopping_metric, model)
-            trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
-            valid_means = evaluator.evaluate(trained.model, "valid").means if evaluator.has_valid else {}
-            result = evaluator.evaluate(trained.model, "test")
+            with time_limit(self.sweep.run_timeout_s, f"run of {model_choice.name!r} on {_dataset_label(choice)} "
+                                                      f"seed {seed}"):
+                build_start = time.perf_counter()
+                model = spec.build(_model_context(split.train, config, seeds.init))
+                build_seconds = time.perf_counter() - build_start
+                pretrained = pretrain(model, split, cfg, seeds.sampling,
+                                      lambda module: evaluator.validator(cfg.early_stopping_metric, module))
+                validate = evaluator.validator(cfg.early_stopping_metric, model)
+                trained = train(model, spec.family, split, cfg, seeds.sampling, validate)
+                valid_means = evaluator.evaluate(trained.model, "valid").means if evaluator.has_valid else {}
+                result = evaluator.evaluate(trained.model, "test")
             means = result.means
             bad = [name for name, value in means.items() if not np.isfinite(value)]
             if bad:
@@ -310,7 +314,8 @@ class Runner:
             self.store.write(record, result.users, result.per_user)
             return record
         except Exception as exc:  # isolation: one run's failure is one status row
-            status = "diverged" if isinstance(exc, DivergedError) else "error"
+            status = ("diverged" if isinstance(exc, DivergedError) else "timeout" if isinstance(exc, RunTimeout)
+                      else "error")
             message = describe_exception(exc, with_hint=True)
             if self.verbose:
                 traceback.print_exc()
