@@ -6,11 +6,24 @@ The runner names records (and resumes sweeps) by :func:`run_key`; leaderboards f
 
 from __future__ import annotations
 
+from typing import Any
+
 from recbench.config import DatasetChoice, ModelChoice, SweepConfig
 from recbench.errors import ConfigError, PluginError
 from recbench.manager import PluginHost
 from recbench.results.record import stable_hash
 from recbench.results.rows import RowNames
+from recbench.types import ModelSpec
+
+
+def effective_config(spec: ModelSpec, choice: ModelChoice) -> dict[str, Any]:
+    """The model config a run builds with: the plugin's defaults, then the entry's ``config``."""
+    return {**spec.default_config, **choice.config}
+
+
+def effective_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> dict[str, Any]:
+    """A run's host training settings: the model's defaults, the sweep's ``[training]``, then the entry's."""
+    return {**spec.default_training, **sweep.training, **choice.training}
 
 
 def run_key(host: PluginHost, sweep: SweepConfig, choice: DatasetChoice, model: ModelChoice, seed: int) -> str:
@@ -28,8 +41,8 @@ def run_key(host: PluginHost, sweep: SweepConfig, choice: DatasetChoice, model: 
     return stable_hash({
         "dataset": [spec.version, choice.key()],
         "protocol": [protocol, host.splitter(protocol).spec.version],
-        "model": [model.name, model_spec.version, {**model_spec.default_config, **model.config},
-                  {**model_spec.default_training, **sweep.training, **model.training}],
+        "model": [model.name, model_spec.version, effective_config(model_spec, model),
+                  effective_training(model_spec, sweep, model)],
         "seed": seed,
         "metrics": list(sweep.metrics),
     })

@@ -25,9 +25,9 @@ from recbench.results.environment import recbench_source
 from recbench.results.record import RunRecord, stable_hash
 from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
-from recbench.run_keys import row_names, run_key
+from recbench.run_keys import effective_config, effective_training, row_names, run_key
 from recbench.run_timeout import time_limit
-from recbench.sweep_checks import check_model_entries, early_stopping_metrics, effective_config, effective_training
+from recbench.sweep_checks import check_model_entries, early_stopping_metrics
 from recbench.types import Registered
 
 T = TypeVar("T")

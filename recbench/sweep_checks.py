@@ -11,27 +11,17 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
 
 from recbench.builtin.models.lazy import LazyTarget
 from recbench.config import ModelChoice, SweepConfig
 from recbench.errors import ConfigError, PluginError, describe_exception
 from recbench.evaluate.metric_names import MetricRef, parse_metric
 from recbench.manager import PluginHost
+from recbench.run_keys import effective_config, effective_training
 from recbench.types import ModelBuilder, ModelSpec
 
 #: The constructor parameters a lazy builder fills itself (after ``self``): never config keys.
 _FILLED_BY_BUILDER = 2  # n_users, n_items
-
-
-def effective_config(spec: ModelSpec, choice: ModelChoice) -> dict[str, Any]:
-    """The model config a run builds with: the plugin's defaults, then the entry's ``config``."""
-    return {**spec.default_config, **choice.config}
-
-
-def effective_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> dict[str, Any]:
-    """A run's host training settings: the model's defaults, the sweep's ``[training]``, then the entry's."""
-    return {**spec.default_training, **sweep.training, **choice.training}
 
 
 def check_model_entries(host: PluginHost, sweep: SweepConfig) -> None:

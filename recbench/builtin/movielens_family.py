@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from recbench.data.files import VERIFY, ArchiveSource, check_dataset_params, locate, verify_pinned
 from recbench.data.interactions import Interactions
