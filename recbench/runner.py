@@ -319,8 +319,9 @@ class Runner:
             message = describe_exception(exc, with_hint=True)
             if self.verbose:
                 traceback.print_exc()
+            # the evaluation setting it was to run under: a leaderboard puts the failure beside its comparable runs
             record = RunRecord(status=status, message=message, environment=self._environment_info(),
-                               finished_at=_now(), **base)
+                               evaluation={"cold_start": choice.cold_start}, finished_at=_now(), **base)
             self.store.write(record)
             return record
 

@@ -55,6 +55,7 @@ def test_a_run_past_its_timeout_is_a_timeout_row_and_the_sweep_goes_on(tmp_path:
     outcome = Runner(host, _sweep(tmp_path, models, 3), progress=None).run()
     slow, pop = outcome.records
     assert slow.status == "timeout" and "passed its run timeout of 3 s" in slow.message and not slow.metrics
+    assert slow.evaluation == {"cold_start": "include"}  # a failed run says under what it was to be evaluated
     assert pop.status == "ok" and time.monotonic() - start < 6  # the fit was stopped, not waited for
     # not completed: re-run with a larger limit (the same run key), it runs again and finishes
     again = Runner(host, _sweep(tmp_path, models, 30), progress=None).run()
