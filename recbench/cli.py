@@ -251,15 +251,18 @@ def _publish(host: PluginHost, sweep: SweepConfig, keys: set[str], args: argpars
 def _data_info(host: PluginHost, args: argparse.Namespace) -> None:
     from recbench.data.files import dataset_context
     from recbench.data.info import dataset_info, split_info
-    from recbench.runner import RunSeeds
+    from recbench.runner import RunSeeds, one_line_errors, plugin_name
 
     choice = _data_info_choice(args)
-    spec = host.dataset(choice.name).spec
-    splitter = host.splitter(choice.protocol or spec.default_protocol).spec
-    data = spec.load(dataset_context(choice.params, data_dir=args.data_dir))
+    dataset = host.dataset(choice.name)
+    splitter = host.splitter(choice.protocol or dataset.spec.default_protocol)
+    # a plugin's own bug is one line naming the plugin, as in a sweep (--verbose shows the traceback)
+    load = one_line_errors(dataset.spec.load, plugin_name("dataset", dataset))
+    split_fn = one_line_errors(splitter.spec.split, plugin_name("splitter", splitter))
+    data = load(dataset_context(choice.params, data_dir=args.data_dir))
     for key, value in dataset_info(data).items():
         print(f"{key}: {value}")
-    split = splitter.split(data, dict(choice.protocol_params), RunSeeds.spawn(args.seed).split)
+    split = split_fn(data, dict(choice.protocol_params), RunSeeds.spawn(args.seed).split)
     for key, value in split_info(split).items():
         print(f"split.{key}: {value}")
 

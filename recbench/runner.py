@@ -177,7 +177,7 @@ class Runner:
         from recbench.data.preprocess import describe_reports, preprocess
 
         dataset = self.host.dataset(choice.name)
-        load = _one_line_errors(dataset.spec.load, _plugin_name("dataset", dataset))
+        load = one_line_errors(dataset.spec.load, plugin_name("dataset", dataset))
         data = load(dataset_context(choice.params, self.data_dir))
         if not isinstance(data, Interactions):
             raise DataError(f"dataset plugin {choice.name!r} returned {type(data).__name__}, not Interactions")
@@ -201,7 +201,7 @@ class Runner:
 
         spec = self.host.dataset(choice.name).spec
         protocol = self.host.splitter(choice.protocol or spec.default_protocol)
-        split_fn = _one_line_errors(protocol.spec.split, _plugin_name("splitter", protocol))
+        split_fn = one_line_errors(protocol.spec.split, plugin_name("splitter", protocol))
         splitter = dataclasses.replace(protocol.spec, split=split_fn)
         split = cached_split(data, splitter, dict(choice.protocol_params), split_seed)
         if choice.candidates:
@@ -331,11 +331,11 @@ def dataset_key(choice: DatasetChoice) -> str:
     return stable_hash(choice.key())
 
 
-def _plugin_name(kind: str, registered: Registered[Any]) -> str:
+def plugin_name(kind: str, registered: Registered[Any]) -> str:
     return f"{kind} plugin {registered.name!r} ({registered.distribution} {registered.dist_version})"
 
 
-def _one_line_errors(call: Callable[..., T], who: str) -> Callable[..., T]:
+def one_line_errors(call: Callable[..., T], who: str) -> Callable[..., T]:
     """``call``, with any exception but a RecbenchError turned into a one-line DataError naming ``who``:
     a plugin's bug then skips its own runs (an error line at the end), never the rest of the sweep."""
 

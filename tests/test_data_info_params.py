@@ -54,3 +54,17 @@ def test_a_malformed_table_is_one_line_naming_the_flag(capsys, flag: str, value:
     assert code == 2 and len(lines) == 2
     assert lines[0].startswith(f"recbench: error: {flag} {value!r}: not a TOML inline table")
     assert lines[1].startswith(f"hint: write it as inside a sweep file's {{ }}, e.g. {flag} ")
+
+
+def test_a_plugin_that_raises_is_one_line_naming_it(capsys, monkeypatch) -> None:
+    import recbench.cli
+    from recbench.manager import PluginHost
+    from tests.test_runner_checks import BrokenPlugins
+
+    monkeypatch.setattr(recbench.cli, "PluginHost", lambda disabled: PluginHost(
+        disabled=disabled, extra_plugins=[("broken", BrokenPlugins())]))
+    code, _, err = _info(capsys, "broken_data")
+    assert code != 0 and "Traceback" not in err
+    assert "dataset plugin 'broken_data'" in err and "raised ValueError: could not convert" in err
+    code, _, err = _info(capsys, "synthetic", "--params", SMALL, "--protocol", "broken_split")
+    assert code != 0 and "splitter plugin 'broken_split'" in err and "raised KeyError" in err
