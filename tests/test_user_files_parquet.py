@@ -79,3 +79,16 @@ def test_a_real_parquet_file_round_trips(tmp_path: Path) -> None:
         _load(path)
     pd.DataFrame({"user": ["a", "b"], "item": [1, 2], "timestamp": [1, 2]}).to_parquet(path)
     assert len(_load(path)) == 2
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_a_parquet_timestamp_column_becomes_unix_seconds_whatever_its_unit(parquet_frame, unit) -> None:
+    times = pd.to_datetime(["1970-01-01 00:00:10", "2001-09-09 01:46:40", "2020-01-01 00:00:00"]).as_unit(unit)
+    data = _load(parquet_frame(pd.DataFrame({"user": [1, 2, 3], "item": [4, 5, 6], "timestamp": times})))
+    assert sorted(data.timestamp.tolist()) == [10, 1_000_000_000, 1_577_836_800]
+
+
+def test_a_timezone_aware_parquet_timestamp_counts_from_the_utc_epoch(parquet_frame) -> None:
+    times = pd.to_datetime(["1970-01-01 01:00:10"]).tz_localize("Europe/Berlin")  # 00:00:10 UTC
+    data = _load(parquet_frame(pd.DataFrame({"user": [1], "item": [4], "timestamp": times})))
+    assert data.timestamp.tolist() == [10]

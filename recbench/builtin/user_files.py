@@ -249,9 +249,14 @@ def _require_present(column: pd.Series, role: str, where: Callable[[int], str]) 
 
 
 def _numbers(column: pd.Series, where: Callable[[int], str]) -> pd.Series:
-    """``column`` as numbers; the file's own numbers are returned as they are (no copy)."""
+    """``column`` as numbers; the file's own numbers are returned as they are (no copy), and date-times
+    (a Parquet timestamp column) as whole unix seconds, as MovieLens and the CSV files count them."""
     if _plain_int(column):  # already numbers, none missing
         return column
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        seconds = (column - pd.Timestamp(0, tz=column.dt.tz)) // pd.Timedelta(seconds=1)
+        if not column.isna().any():
+            return seconds.astype(np.int64)
     is_float = isinstance(column.dtype, np.dtype) and column.dtype.kind == "f"
     values = column if is_float else pd.to_numeric(column, errors="coerce")
     bad = values.isna().to_numpy()
