@@ -235,12 +235,14 @@ def _run(host: PluginHost, args: argparse.Namespace) -> int:
 def _publish(host: PluginHost, sweep: SweepConfig, keys: set[str], args: argparse.Namespace) -> Path | None:
     """Write the run's leaderboard into its result directory, except over a sweep file's own table.
 
-    A sweep file's leaderboard is made from all its records; when flags changed what ran and the
-    records go beside the file, that table is left as it is (``recbench publish`` regenerates it).
+    A sweep file's leaderboard is made from all its records; when flags changed what ran (or ran a
+    ``--shard`` of it) and the records go beside the file, that table is left as it is (``recbench
+    publish`` regenerates it).
     """
     from recbench.results.publish import publish
 
-    changed = [flag for flag in ("--datasets", "--models", "--seeds", "--metrics") if getattr(args, flag[2:])]
+    # --shard runs a part of the sweep: its table beside the file would be partial until the merge
+    changed = [flag for flag in ("--datasets", "--models", "--seeds", "--metrics", "--shard") if getattr(args, flag[2:])]
     if args.config and changed and not args.out:
         print(f"not republishing {Path(sweep.out) / 'leaderboard.md'}: {', '.join(changed)} changed the sweep "
               f"of {args.config}; `recbench publish {args.config}` regenerates it from all its records")

@@ -91,7 +91,7 @@ def test_seeds_flag_keeps_distinct_seeds(sweep) -> None:
 
 
 def _recbench(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a child process (the runner's progress stream is bound at import)."""
+    """The CLI in a child process, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "recbench.cli", *args], capture_output=True, text=True, timeout=600)
 
 
@@ -124,3 +124,11 @@ def test_an_overridden_run_into_its_own_out_publishes_there(tmp_path: Path) -> N
     result = _recbench("run", str(config), "--models", "pop", "--out", str(tmp_path / "mine"))
     assert result.returncode == 0 and "not republishing" not in result.stdout
     assert (tmp_path / "mine" / "leaderboard.md").is_file() and not (tmp_path / "tiny").exists()
+
+
+def test_a_shard_run_does_not_republish_the_sweep_files_table(tmp_path: Path) -> None:
+    config = _sweep_file(tmp_path)
+    result = _recbench("run", str(config), "--shard", "0/2")
+    assert result.returncode == 0, result.stderr
+    assert "not republishing" in result.stdout and "--shard changed the sweep" in result.stdout
+    assert not (tmp_path / "tiny" / "leaderboard.md").exists()  # half a sweep is not its leaderboard
