@@ -125,7 +125,6 @@ def test_known_gini_and_coverage_values() -> None:
 
 def test_auc_counts_unrankable_held_out_items_as_ranked_last() -> None:
     """A held-out item that is also excluded, or whose score is NaN or inf, beats no candidate."""
-    n_items = 6
     scores = np.array([[5, 4, 3, 2, 1, 0],
                        [5, 4, 3, 2, 1, 0],
                        [5, np.nan, 3, 2, 1, 0],

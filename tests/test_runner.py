@@ -174,7 +174,7 @@ def test_cli_missing_data_file(tmp_path: Path) -> None:
                        RECBENCH_DATA_DIR=str(tmp_path / "empty"))
     assert result.returncode == 1
     line = _one_error_line(result)
-    assert "u.data (missing)" in line and f"put u.data, u.item, u.user" in line and str(tmp_path / "empty" / "ml-100k") in line
+    assert "u.data (missing)" in line and "put u.data, u.item, u.user" in line and str(tmp_path / "empty" / "ml-100k") in line
 
 
 def test_published_candidates_preprocessing_and_labelled_sampled_results(tmp_path: Path, data_dir: Path) -> None:
