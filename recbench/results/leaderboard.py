@@ -26,6 +26,7 @@ from tabulate import tabulate
 
 from recbench.config import PublishedFigure
 from recbench.errors import DataError
+from recbench.results.comparability import cold_start_of, metric_versions_of, metric_versions_seen
 from recbench.results.record import RunRecord
 from recbench.results.rows import RowNames
 from recbench.results.significance import align, holm, paired_tests
@@ -79,7 +80,7 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
             "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
             "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
             "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
-            "candidates": candidates, "cold_start": _cold_start(r), "metric_versions": _metric_versions(r, differing),
+            "candidates": candidates, "cold_start": cold_start_of(r), "metric_versions": _metric_versions(r, differing),
             "dataset_version": str(r.dataset.get("version")),
             "dataset_params": _arguments(r.dataset.get("params", {})) or "none",
             "preprocessing": _preprocessing_text(r.dataset.get("preprocessing", [])),
@@ -95,32 +96,15 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
     return pd.DataFrame(lines)
 
 
-def _cold_start(record: RunRecord) -> str | None:
-    """The run's ``cold_start`` setting. Ok runs record it with their evaluation (those made before the
-    setting existed evaluated every row: ``include``); a failed run has no evaluation and so no setting."""
-    return record.evaluation.get("cold_start", "include" if record.status == "ok" else None)
-
-
-def _recorded_metric_versions(record: RunRecord) -> dict[str, object]:
-    """``{metric: version}`` of a run (every run records them, failed ones too: ``plugins.metrics``)."""
-    return {name: entry[2] if isinstance(entry, list | tuple) and len(entry) > 2 else None
-            for name, entry in record.plugins.get("metrics", {}).items()}
-
-
 def _metrics_of_several_versions(records: Sequence[RunRecord], metrics: Sequence[str] | None) -> set[str]:
     """The metrics (of ``metrics``, all when None) recorded with more than one version among ``records``."""
-    seen: dict[str, set[str]] = {}
-    for record in records:
-        for name, version in _recorded_metric_versions(record).items():
-            if metrics is None or name in metrics:
-                seen.setdefault(name, set()).add(str(version))
-    return {name for name, versions in seen.items() if len(versions) > 1}
+    return {name for name, versions in metric_versions_seen(records, metrics).items() if len(versions) > 1}
 
 
 def _metric_versions(record: RunRecord, differing: set[str]) -> str:
     """The run's versions of the metrics in ``differing`` as JSON: runs whose definitions of a metric
     differ are never compared, while runs that merely computed other metrics still share a board."""
-    versions = _recorded_metric_versions(record)
+    versions = metric_versions_of(record)
     return json.dumps({name: versions[name] for name in sorted(differing & set(versions))})
 
 
