@@ -6,8 +6,9 @@ metric versions. Within a table, runs of different versions of a model are diffe
 titles would be the same (one dataset name with other settings) are told apart by the settings that
 differ. Accuracy is mean ± sample std over seeds; a model with fewer completed seeds than the table's
 others shows its metrics as missing (never averaged over a subset), and several configurations of a
-model are chosen among on validation, or not at all (the row says so). Throughput is the median over
-runs, per device kind.
+model are chosen among on validation, or not at all (the row says so). A row whose training was cut by its
+time budget says so in its notes (its figures depend on the machine's speed). Throughput is the median
+over runs, per device kind.
 
 Published figures (``[[published]]`` in a leaderboard's TOML) are shown as marked rows beside ours,
 with their sources under the table; they are never ranked, bolded or tested, and each one compared
@@ -86,7 +87,8 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
             "preprocessing": _preprocessing_text(r.dataset.get("preprocessing", [])),
             "model": rows.row(r), "model_version": r.model.get("version"), "seed": r.seed, "status": r.status,
             "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
-            "evaluation": evaluation,
+            "evaluation": evaluation, "stopped_by": r.training.get("stopped_by"), "epochs": r.training.get("epochs"),
+            "time_budget_s": r.model.get("training", {}).get("time_budget_s"),
         }
         row["config_hash"] = r.model.get("config_hash", "") + ":" + json.dumps(r.model.get("training", {}), sort_keys=True, default=str)
         row.update({f"v:{k}": v for k, v in r.validation.items()})
@@ -234,9 +236,26 @@ def _row(model: str, runs: pd.DataFrame, metrics: list[str], main: str | None, h
                         "them, none shown (give the split a validation part, or each entry a label)")
     elif not complete and len(ok):
         notes.insert(0, f"incomplete: {ok['seed'].nunique()}/{seeds_expected} seeds ok, not averaged")
+    budget = _time_budget_note(ok)
+    if budget:
+        notes.append(budget)
     row["notes"] = "; ".join(notes)
     row["_keys"] = list(ok["run_key"])
     return row
+
+
+def _time_budget_note(ok: pd.DataFrame) -> str:
+    """``stopped by its 150 s time budget in 2/3 runs (9-14 epochs)`` when training of some of ``ok`` was cut
+    by its time budget (their figures then depend on the machine's speed); empty when none was."""
+    cut = ok[ok["stopped_by"] == "time_budget"]
+    if cut.empty:
+        return ""
+    budgets = sorted({float(b) for b in cut["time_budget_s"] if b is not None and np.isfinite(float(b))})
+    budget = f"its {' / '.join(f'{b:g}' for b in budgets)} s time budget" if budgets else "its time budget"
+    epochs = sorted({int(e) for e in pd.to_numeric(cut["epochs"], errors="coerce").dropna()})
+    span = ("" if not epochs else f" ({epochs[0]} epoch{'s' if epochs[0] != 1 else ''})" if len(epochs) == 1
+            else f" ({epochs[0]}-{epochs[-1]} epochs)")
+    return f"stopped by {budget} in {len(cut)}/{len(ok)} runs{span}"
 
 
 def _figures(ok: pd.DataFrame, metrics: list[str], complete: bool) -> dict[str, float]:
