@@ -1,4 +1,4 @@
-"""Provenance: package versions, recbench's own source, backend, device kind, host and memory."""
+"""Provenance: package versions, recbench's own source, backend, device kind and host (memory: ``memory.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import functools
 import hashlib
 import os
 import platform
-import resource
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -87,11 +86,11 @@ def environment() -> dict[str, Any]:
 
 
 def peak_memory() -> dict[str, Any]:
-    """Device peak bytes where the backend reports them, else the process's peak RSS."""
-    import jax
+    """The process's (or device's) peak since the process started, labelled ``*_cumulative``: not a run's.
 
-    stats = jax.devices()[0].memory_stats() or {}
-    if "peak_bytes_in_use" in stats:
-        return {"peak_memory_bytes": int(stats["peak_bytes_in_use"]), "memory_source": "device"}
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"peak_memory_bytes": int(rss_kib) * 1024, "memory_source": "process_peak_rss"}
+    A run's own peak comes from :func:`recbench.results.memory.open_peak_window` and
+    :func:`~recbench.results.memory.close_peak_window`; this stays for callers not yet moved to them.
+    """
+    from recbench.results.memory import cumulative_peak
+
+    return cumulative_peak()

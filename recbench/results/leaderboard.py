@@ -6,8 +6,9 @@ metric versions. Within a table, runs of different versions of a model are diffe
 titles would be the same (one dataset name with other settings) are told apart by the settings that
 differ. Accuracy is mean ± sample std over seeds; a model with fewer completed seeds than the table's
 others shows its metrics as missing (never averaged over a subset), and several configurations of a
-model are chosen among on validation, or not at all (the row says so). Throughput is the median over
-runs, per device kind.
+model are chosen among on validation, or not at all (the row says so). A row whose training was cut by its
+time budget says so in its notes (its figures depend on the machine's speed). Throughput is the median
+over runs, per device kind.
 
 Published figures (``[[published]]`` in a leaderboard's TOML) are shown as marked rows beside ours,
 with their sources under the table; they are never ranked, bolded or tested, and each one compared
@@ -26,6 +27,7 @@ from tabulate import tabulate
 
 from recbench.config import PublishedFigure
 from recbench.errors import DataError
+from recbench.results.comparability import cold_start_of, metric_versions_of, metric_versions_seen
 from recbench.results.record import RunRecord
 from recbench.results.rows import RowNames
 from recbench.results.significance import align, holm, paired_tests
@@ -79,13 +81,14 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
             "dataset": r.dataset.get("name"), "fingerprint": r.dataset.get("fingerprint"),
             "protocol": r.split.get("protocol"), "protocol_version": r.split.get("protocol_version"),
             "split_params": json.dumps(r.split.get("params", {}), sort_keys=True, default=str),
-            "candidates": candidates, "cold_start": _cold_start(r), "metric_versions": _metric_versions(r, differing),
+            "candidates": candidates, "cold_start": cold_start_of(r), "metric_versions": _metric_versions(r, differing),
             "dataset_version": str(r.dataset.get("version")),
             "dataset_params": _arguments(r.dataset.get("params", {})) or "none",
             "preprocessing": _preprocessing_text(r.dataset.get("preprocessing", [])),
             "model": rows.row(r), "model_version": r.model.get("version"), "seed": r.seed, "status": r.status,
             "device": r.environment.get("device_kind", "?"), "message": r.message, "run_key": r.run_key,
-            "evaluation": evaluation,
+            "evaluation": evaluation, "stopped_by": r.training.get("stopped_by"), "epochs": r.training.get("epochs"),
+            "time_budget_s": r.model.get("training", {}).get("time_budget_s"),
         }
         row["config_hash"] = r.model.get("config_hash", "") + ":" + json.dumps(r.model.get("training", {}), sort_keys=True, default=str)
         row.update({f"v:{k}": v for k, v in r.validation.items()})
@@ -95,32 +98,15 @@ def records_frame(records: Iterable[RunRecord], rows: RowNames | None = None,
     return pd.DataFrame(lines)
 
 
-def _cold_start(record: RunRecord) -> str | None:
-    """The run's ``cold_start`` setting. Ok runs record it with their evaluation (those made before the
-    setting existed evaluated every row: ``include``); a failed run has no evaluation and so no setting."""
-    return record.evaluation.get("cold_start", "include" if record.status == "ok" else None)
-
-
-def _recorded_metric_versions(record: RunRecord) -> dict[str, object]:
-    """``{metric: version}`` of a run (every run records them, failed ones too: ``plugins.metrics``)."""
-    return {name: entry[2] if isinstance(entry, list | tuple) and len(entry) > 2 else None
-            for name, entry in record.plugins.get("metrics", {}).items()}
-
-
 def _metrics_of_several_versions(records: Sequence[RunRecord], metrics: Sequence[str] | None) -> set[str]:
     """The metrics (of ``metrics``, all when None) recorded with more than one version among ``records``."""
-    seen: dict[str, set[str]] = {}
-    for record in records:
-        for name, version in _recorded_metric_versions(record).items():
-            if metrics is None or name in metrics:
-                seen.setdefault(name, set()).add(str(version))
-    return {name for name, versions in seen.items() if len(versions) > 1}
+    return {name for name, versions in metric_versions_seen(records, metrics).items() if len(versions) > 1}
 
 
 def _metric_versions(record: RunRecord, differing: set[str]) -> str:
     """The run's versions of the metrics in ``differing`` as JSON: runs whose definitions of a metric
     differ are never compared, while runs that merely computed other metrics still share a board."""
-    versions = _recorded_metric_versions(record)
+    versions = metric_versions_of(record)
     return json.dumps({name: versions[name] for name in sorted(differing & set(versions))})
 
 
@@ -250,9 +236,26 @@ def _row(model: str, runs: pd.DataFrame, metrics: list[str], main: str | None, h
                         "them, none shown (give the split a validation part, or each entry a label)")
     elif not complete and len(ok):
         notes.insert(0, f"incomplete: {ok['seed'].nunique()}/{seeds_expected} seeds ok, not averaged")
+    budget = _time_budget_note(ok)
+    if budget:
+        notes.append(budget)
     row["notes"] = "; ".join(notes)
     row["_keys"] = list(ok["run_key"])
     return row
+
+
+def _time_budget_note(ok: pd.DataFrame) -> str:
+    """``stopped by its 150 s time budget in 2/3 runs (9-14 epochs)`` when training of some of ``ok`` was cut
+    by its time budget (their figures then depend on the machine's speed); empty when none was."""
+    cut = ok[ok["stopped_by"] == "time_budget"]
+    if cut.empty:
+        return ""
+    budgets = sorted({float(b) for b in cut["time_budget_s"] if b is not None and np.isfinite(float(b))})
+    budget = f"its {' / '.join(f'{b:g}' for b in budgets)} s time budget" if budgets else "its time budget"
+    epochs = sorted({int(e) for e in pd.to_numeric(cut["epochs"], errors="coerce").dropna()})
+    span = ("" if not epochs else f" ({epochs[0]} epoch{'s' if epochs[0] != 1 else ''})" if len(epochs) == 1
+            else f" ({epochs[0]}-{epochs[-1]} epochs)")
+    return f"stopped by {budget} in {len(cut)}/{len(ok)} runs{span}"
 
 
 def _figures(ok: pd.DataFrame, metrics: list[str], complete: bool) -> dict[str, float]:
