@@ -232,12 +232,13 @@ class Runner:
 
     def _run_one(self, key: str, choice: DatasetChoice, data: Interactions, split: Split, evaluator: Any,
                  model_choice: ModelChoice, seed: int, seeds: RunSeeds) -> RunRecord:
-        from recbench.results.environment import peak_memory
+        from recbench.results.memory import close_peak_window, open_peak_window
         from recbench.train.config import TrainConfig
         from recbench.train.family import pretrain
         from recbench.train.loop import train
 
         started = _now()
+        window = open_peak_window()  # the run's own peak memory, not the process's so far
         dataset_reg = self.host.dataset(choice.name)
         model_reg = self.host.model(model_choice.name)
         spec = model_reg.spec
@@ -306,7 +307,7 @@ class Runner:
                             "eval_seconds": result.seconds,
                             "eval_users_per_s": result.n_users / result.seconds if result.seconds else None,
                             "rating_eval_seconds": result.rating_seconds,
-                            **peak_memory()},
+                            **close_peak_window(window)},
                 environment=self._environment_info(),
                 finished_at=_now(),
                 **base,

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from recbench.results import memory
-from recbench.results.environment import peak_memory
-from recbench.results.memory import PER_RUN_SOURCES, close_peak_window, open_peak_window, run_peak_bytes
+from recbench.results.memory import PER_RUN_SOURCES, close_peak_window, cumulative_peak, open_peak_window, run_peak_bytes
 
 MIB = 2**20
 
@@ -80,6 +79,21 @@ def test_cumulative_and_old_figures_are_never_read_as_a_runs(throughput: dict) -
 
 
 def test_the_process_peak_is_labelled_cumulative(no_device_stats: None) -> None:
-    figure = peak_memory()
+    figure = cumulative_peak()
     assert figure["memory_source"] == "process_peak_rss_cumulative" and figure["peak_memory_bytes"] > 0
     assert run_peak_bytes(figure) is None
+
+
+def test_a_sweeps_records_carry_each_runs_own_peak(tmp_path: Path) -> None:
+    from recbench.config import sweep_from_mapping
+    from recbench.manager import PluginHost
+    from recbench.runner import Runner
+
+    if not open_peak_window().rss_reset:
+        pytest.skip("this platform refuses to reset the process's peak resident set (/proc/self/clear_refs)")
+    sweep = sweep_from_mapping({"name": "t", "seeds": [0, 1], "metrics": ["ndcg@10"], "out": str(tmp_path / "out"),
+                                "datasets": [{"name": "synthetic", "params": {"n_users": 80, "n_items": 40}}],
+                                "models": [{"name": "pop"}]})
+    records = Runner(PluginHost(autoload=False), sweep, progress=None).run().records
+    assert [r.throughput["memory_source"] for r in records] == ["process_peak_rss_since_run_start"] * 2
+    assert all(run_peak_bytes(r.throughput) == r.throughput["peak_memory_bytes"] > 0 for r in records)

@@ -83,14 +83,3 @@ def environment() -> dict[str, Any]:
         "device_kind": devices[0].device_kind,
         "device_count": len(devices),
     }
-
-
-def peak_memory() -> dict[str, Any]:
-    """The process's (or device's) peak since the process started, labelled ``*_cumulative``: not a run's.
-
-    A run's own peak comes from :func:`recbench.results.memory.open_peak_window` and
-    :func:`~recbench.results.memory.close_peak_window`; this stays for callers not yet moved to them.
-    """
-    from recbench.results.memory import cumulative_peak
-
-    return cumulative_peak()
