@@ -1,4 +1,4 @@
-"""``recbench compare``: sides are one model with one setting, pairs are (split, protocol, user)."""
+"""``recbench compare``: sides are one model with one setting, pairs are (split, protocol, seed, user)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ USERS = np.arange(40)
 
 
 def _write(store: ResultStore, key: str, name: str, config: dict, values: np.ndarray,
-           split_id: str = "s1", protocol: str = "full_ranking") -> RunRecord:
-    record = RunRecord(run_key=key, status="ok", seed=0, dataset={"name": "d"}, split={"split_id": split_id},
+           split_id: str = "s1", protocol: str = "full_ranking", seed: int = 0) -> RunRecord:
+    record = RunRecord(run_key=key, status="ok", seed=seed, dataset={"name": "d"}, split={"split_id": split_id},
                        model={"name": name, "config": config, "training": {"epochs": 5}},
                        evaluation={"protocol": protocol})
     store.write(record, USERS, {"ndcg@10": values})
@@ -83,6 +83,17 @@ def test_runs_evaluated_under_other_protocols_or_splits_are_not_paired(tmp_path:
     assert _row(compare_models([tmp_path], "pop,mf_bpr", "ndcg@10"))[-1] == "0"
     other_split = _write(store, "k3", "mf_bpr", {"dim": 64}, np.zeros(40), split_id="s2")
     assert _row(compare_models([tmp_path], f"pop,mf_bpr@{variant_of(other_split)}", "ndcg@10"))[-1] == "0"
+
+
+def test_every_seed_of_a_split_all_seeds_share_is_paired(tmp_path: Path) -> None:
+    store, rng = ResultStore(tmp_path), np.random.default_rng(1)  # a published split: one split_id for every seed
+    pop = {seed: 0.1 * seed + 0.01 * rng.random(40) for seed in (0, 1, 2)}
+    for seed, values in pop.items():
+        _write(store, f"p{seed}", "pop", {}, values, seed=seed)
+        _write(store, f"m{seed}", "mf_bpr", {}, values + 0.05 + 0.01 * rng.random(40), seed=seed)
+    row = _row(compare_models([tmp_path], "pop,mf_bpr", "ndcg@10"))
+    mean = np.concatenate(list(pop.values())).mean()  # over the 3 seeds x 40 users, not the last seed's
+    assert row[-1] == "120" and float(row[1]) == pytest.approx(mean, abs=1e-4)
 
 
 @pytest.mark.parametrize("models, says", [

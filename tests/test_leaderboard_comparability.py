@@ -131,3 +131,11 @@ def test_one_dataset_name_with_other_preprocessing_gets_titles_that_tell_them_ap
                                                                                           "data ffffffffffff"]
     (alone,) = _boards(tmp_path / "c", records[1:])
     assert alone.title == "ml-100k · random_holdout (test_fraction=0.2) · full ranking"  # nothing to tell apart
+
+
+def test_a_record_without_a_protocol_version_still_gets_its_board(tmp_path: Path) -> None:
+    older = [_run("pop", s, 0.1) for s in (0, 1)]
+    for record in older:
+        del record.split["protocol_version"]  # as records of an early schema lack it
+    (board,) = _boards(tmp_path, older)
+    assert list(board.table["n"]) == [2]

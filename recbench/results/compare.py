@@ -23,7 +23,7 @@ from recbench.results.record import RunRecord, stable_hash
 from recbench.results.significance import align, paired_tests
 from recbench.results.store import ResultStore
 
-PairKey = tuple[str, str, int]  # (split_id, evaluation protocol, user)
+PairKey = tuple[str, str, int, int]  # (split_id, evaluation protocol, seed, user)
 
 
 def settings_of(record: RunRecord) -> dict[str, dict]:
@@ -80,8 +80,9 @@ def _pick_variant(side: str, name: str, prefix: str | None, variants: dict[str, 
 def compare_models(roots: list[Path], models: str, metrics: str | None) -> str:
     """A table: mean of A, mean of B, B − A, p (t-test), p (Wilcoxon), paired users.
 
-    Runs are paired by (split_id, evaluation protocol, user): only splits both sides ran on, evaluated
-    the same way, count. Each side is one model with one setting (see the module docstring).
+    Runs are paired by (split_id, evaluation protocol, seed, user): only splits both sides ran on,
+    evaluated the same way, count; the seed keeps apart the runs of a split that every seed shares (a
+    published split), which would otherwise overwrite each other's values. Each side is one model with one setting (see the module docstring).
     """
     sides = [m.strip() for m in models.split(",")]
     if len(sides) != 2 or not all(sides) or sides[0] == sides[1]:
@@ -157,11 +158,11 @@ def _refuse_other_metric_versions(chosen_runs: dict[str, list[tuple[ResultStore,
 
 
 def _per_user_values(side_runs: list[tuple[ResultStore, RunRecord]]) -> dict[str, dict[PairKey, float]]:
-    """``{metric: {(split_id, protocol, user): value}}`` of a side's runs."""
+    """``{metric: {(split_id, protocol, seed, user): value}}`` of a side's runs."""
     values: dict[str, dict[PairKey, float]] = {}
     for store, record in side_runs:
         arrays = store.load_per_user(record.run_key)
-        pair = (str(record.split.get("split_id")), str(record.evaluation.get("protocol")))
+        pair = (str(record.split.get("split_id")), str(record.evaluation.get("protocol")), int(record.seed))
         for metric, per_user in arrays.items():
             if metric != "users":
                 values.setdefault(metric, {}).update(

@@ -150,7 +150,7 @@ def _rows_by_model_version(group: pd.DataFrame) -> pd.DataFrame:
     """``group`` with each row whose runs come from several versions of its model split into one row per
     version, named ``ROW (version V)``: a changed model is never averaged with its former self."""
     versions = group.groupby("model")["model_version"].transform(lambda values: values.nunique(dropna=False))
-    named = group["model"] + " (version " + group["model_version"].astype(str) + ")"
+    named = group["model"] + " (version " + group["model_version"].map(str) + ")"
     return group.assign(model=group["model"].where(versions == 1, named))
 
 
@@ -169,7 +169,7 @@ def _settings(group: pd.DataFrame) -> dict[str, str]:
     """What besides its title may set a board apart, as text: the dataset entry's settings, the versions of
     the protocol and metrics, and last the data's fingerprint."""
     def values(column: str) -> str:
-        return " / ".join(sorted(set(group[column].astype(str))))
+        return " / ".join(sorted(set(group[column].map(str))))  # astype(str) turns None into NaN (pandas 3)
 
     return {"dataset version": values("dataset_version"), "dataset": values("dataset_params"),
             "preprocessing": values("preprocessing"), "protocol version": values("protocol_version"),
