@@ -27,7 +27,7 @@ from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
 from recbench.run_keys import effective_config, effective_training, row_names, run_key
 from recbench.run_timeout import time_limit
-from recbench.sweep_checks import check_model_entries, early_stopping_metrics
+from recbench.sweep_checks import check_model_entries, early_stopping_metrics, training_config
 from recbench.types import Registered
 
 T = TypeVar("T")
@@ -233,7 +233,6 @@ class Runner:
     def _run_one(self, key: str, choice: DatasetChoice, data: Interactions, split: Split, evaluator: Any,
                  model_choice: ModelChoice, seed: int, seeds: RunSeeds) -> RunRecord:
         from recbench.results.memory import close_peak_window, open_peak_window
-        from recbench.train.config import TrainConfig
         from recbench.train.family import pretrain
         from recbench.train.loop import train
 
@@ -265,7 +264,7 @@ class Runner:
         }
         eval_compile_before = evaluator.compile_seconds
         try:
-            cfg = TrainConfig.from_mapping(training_values, where=f"model {spec.name!r} training")
+            cfg = training_config(spec, self.sweep, model_choice)
             with time_limit(self.sweep.run_timeout_s, f"run of {model_choice.name!r} on {_dataset_label(choice)} "
                                                       f"seed {seed}"):
                 build_start = time.perf_counter()

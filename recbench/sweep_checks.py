@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import Any
 
 from recbench.builtin.models.lazy import LazyTarget
 from recbench.config import ModelChoice, SweepConfig
@@ -37,8 +38,28 @@ def check_model_entries(host: PluginHost, sweep: SweepConfig) -> None:
         _check_config(spec, choice, entry)
 
 
+#: The metric runs stop early on when no setting names one and the sweep reports it.
+DEFAULT_STOPPING_METRIC = "ndcg@10"
+
+
+def training_config(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> Any:
+    """The :class:`~recbench.train.config.TrainConfig` a run of the entry trains with.
+
+    Its effective settings (:func:`effective_training`); early stopping on ``ndcg@10`` when the sweep
+    reports it, else on the sweep's first metric (e.g. ``rmse`` in a rating sweep), unless a setting
+    names the metric. The run key and the record keep the settings as given.
+    """
+    from recbench.train.config import TrainConfig
+
+    values = effective_training(spec, sweep, choice)
+    if "early_stopping_metric" not in values:
+        default = DEFAULT_STOPPING_METRIC if DEFAULT_STOPPING_METRIC in sweep.metrics else sweep.metrics[0]
+        values = {**values, "early_stopping_metric": default}
+    return TrainConfig.from_mapping(values, where=f"{_entry_name(choice)} training")
+
+
 def early_stopping_metrics(host: PluginHost, sweep: SweepConfig) -> list[MetricRef]:
-    """The validation metrics the entries stop early on (those that validate: ``eval_every`` > 0).
+    """The validation metrics the entries stop early on (trained families with ``eval_every`` > 0).
 
     They are evaluated on every split's validation part even when the sweep does not report them: an
     early-stopping metric missing from ``metrics`` would otherwise turn early stopping off unnoticed.
@@ -46,13 +67,11 @@ def early_stopping_metrics(host: PluginHost, sweep: SweepConfig) -> list[MetricR
     Raises:
         ConfigError: an entry's ``early_stopping_metric`` is malformed, unknown or needs a cutoff.
     """
-    from recbench.train.config import TrainConfig
-
     refs: dict[str, MetricRef] = {}
     for choice in sweep.models:
-        training = effective_training(host.model(choice.name).spec, sweep, choice)
-        cfg = TrainConfig.from_mapping(training, where=f"{_entry_name(choice)} training")
-        if cfg.eval_every <= 0:
+        spec = host.model(choice.name).spec
+        cfg = training_config(spec, sweep, choice)
+        if cfg.eval_every <= 0 or spec.family == "closed_form":  # a closed-form fit has no epochs to stop
             continue
         where = f"{_entry_name(choice)} training: early_stopping_metric {cfg.early_stopping_metric!r}"
         ref = parse_metric(cfg.early_stopping_metric)
@@ -87,10 +106,8 @@ def _entry_name(choice: ModelChoice) -> str:
 
 
 def _check_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice, entry: str) -> None:
-    from recbench.train.config import TrainConfig
-
     try:
-        TrainConfig.from_mapping(effective_training(spec, sweep, choice), where=f"{entry} training")
+        training_config(spec, sweep, choice)
     except (TypeError, ValueError) as exc:  # a value of the wrong type, e.g. learning_rate = "fast"
         raise ConfigError(f"{entry} training: a setting has the wrong type ({describe_exception(exc)})",
                           hint="check the types of its training settings (numbers without quotes)") from exc

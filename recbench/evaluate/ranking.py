@@ -30,6 +30,7 @@ from recbench.data.split import CandidateSet
 from recbench.device_arrays import device_array
 from recbench.bitmaps import dense_bits, gather_bits, n_words, pack_bits
 from recbench.evaluate.metric_names import MetricRef
+from recbench.evaluate.model_outputs import real_output
 from recbench.evaluate.topk import top_k_exact
 from recbench.types import MetricSpec
 
@@ -355,7 +356,8 @@ def make_ranking_fn(graphdef: Any, n_items: int, metrics: Mapping[MetricRef, Met
         # a NaN or infinite score is a diverged model (the suite refuses it): such scores become +inf, so
         # that a user has one among the candidates iff +inf tops their list (fused into the masking pass:
         # a count over every score is a reduction as long as the top-k, +15-30% of an evaluation)
-        scores_BxI = model.score(users_B).astype(jnp.float32)
+        scores_BxI = real_output(model, "score(users_B)", model.score(users_B), (users_B.shape[0], n_items),
+                                 "scores of shape [B, n_items]")
         scores_BxI = jnp.where(jnp.isfinite(scores_BxI), scores_BxI, jnp.inf)
         if sampled:
             allowed_BxI = jnp.zeros(scores_BxI.shape, bool).at[batch["include_rows"], batch["include_items"]].set(

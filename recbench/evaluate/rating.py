@@ -49,6 +49,7 @@ from flax import nnx
 from recbench.data.interactions import Interactions
 from recbench.device_arrays import device_array
 from recbench.errors import ConfigError
+from recbench.evaluate.model_outputs import real_output
 
 
 #: the thresholded rating accuracy metric: ``rating_accuracy@T``
@@ -151,7 +152,9 @@ def make_rating_fn(graphdef: Any, n_users: int, clip: tuple[float, float] | None
 
     def per_batch(state: Any, batch: tuple[jax.Array, ...]) -> tuple[jax.Array, jax.Array, jax.Array]:
         users_B, items_B, ratings_B, valid_B = batch
-        pred_B = nnx.merge(graphdef, state).predict(users_B, items_B).astype(jnp.float32)
+        model = nnx.merge(graphdef, state)
+        pred_B = real_output(model, "predict(users_B, items_B)", model.predict(users_B, items_B), users_B.shape,
+                             "one rating per (user, item) pair, shape [B]")
         if clip is not None:
             pred_B = jnp.clip(pred_B, clip[0], clip[1])
         err_B = jnp.where(valid_B, pred_B - ratings_B, 0.0)

@@ -83,6 +83,8 @@ class EvaluationSuite:
             thresholds = [r.k for r in self.rating_refs if r.name == ACCURACY]
             self.rating = RatingEvaluator(rating_plans, split.train.n_users, thresholds=thresholds)
         self.has_valid = len(valid) > 0
+        #: whether :meth:`evaluate` ranks (a ranking metric is reported, not only stopped on)
+        self.reports_ranking = self.ranking is not None and bool(self.reported & set(map(str, self.ranking_refs)))
         from recbench.data.info import split_info
 
         #: held-out users/items unseen in training, counted once per split for every record
@@ -122,9 +124,9 @@ class EvaluationSuite:
 
     def evaluate(self, model: Any, part: str) -> SuiteResult:
         parts, means = [], {}
-        protocol = "full_ranking" if self.ranking is not None else "rating"
+        protocol = "full_ranking" if self.reports_ranking else "rating"
         seconds, n_users, n_without, rating_seconds = 0.0, 0, 0, 0.0
-        if self.ranking is not None and part in self.ranking.plans:
+        if self.reports_ranking and part in self.ranking.plans:
             result = self._ranking(model, part)
             parts.append((result.users, result.per_user))
             means.update(result.means())

@@ -28,9 +28,10 @@ class TrainConfig:
         weight_decay: for ``adamw``.
         eval_every: validate every this many epochs (0: never; train all epochs).
         patience: stop after this many validations without improvement; best parameters are restored.
-        early_stopping_metric: validation metric, e.g. ``ndcg@10``; a sweep evaluates it on the
-            validation part even when its ``metrics`` lack it (then it is not reported), and refuses
-            an unknown one before the first run.
+        early_stopping_metric: validation metric, e.g. ``ndcg@10``. In a sweep, when no setting names
+            one: ``ndcg@10`` if the sweep reports it, else the sweep's first metric; a named one is
+            evaluated on the validation part even when ``metrics`` lack it (then it is not
+            reported), and an unknown one is refused before the first run.
         time_budget_s: stop training after this many seconds (checked between epochs); None: no limit.
         exclude_positive_negatives: resample sampled negatives that are the user's training items.
         schedule: learning-rate schedule over the run's steps: ``constant``, ``cosine`` (decay to 0),
