@@ -14,7 +14,7 @@ import inspect
 
 from recbench.builtin.models.lazy import LazyTarget
 from recbench.config import ModelChoice, SweepConfig
-from recbench.errors import ConfigError, PluginError, describe_exception
+from recbench.errors import ConfigError, PluginError
 from recbench.evaluate.metric_names import MetricRef, parse_metric
 from recbench.manager import PluginHost
 from recbench.run_keys import effective_config, effective_training
@@ -89,11 +89,7 @@ def _entry_name(choice: ModelChoice) -> str:
 def _check_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice, entry: str) -> None:
     from recbench.train.config import TrainConfig
 
-    try:
-        TrainConfig.from_mapping(effective_training(spec, sweep, choice), where=f"{entry} training")
-    except (TypeError, ValueError) as exc:  # a value of the wrong type, e.g. learning_rate = "fast"
-        raise ConfigError(f"{entry} training: a setting has the wrong type ({describe_exception(exc)})",
-                          hint="check the types of its training settings (numbers without quotes)") from exc
+    TrainConfig.from_mapping(effective_training(spec, sweep, choice), where=f"{entry} training")
 
 
 def _check_config(spec: ModelSpec, choice: ModelChoice, entry: str) -> None:
