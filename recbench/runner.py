@@ -18,7 +18,15 @@ from recbench.config import DatasetChoice, ModelChoice, SweepConfig
 from recbench.data.files import dataset_context
 from recbench.data.interactions import Interactions
 from recbench.data.split import Split
-from recbench.errors import ConfigError, DataError, DivergedError, RecbenchError, RunTimeout, describe_exception
+from recbench.errors import (
+    ConfigError,
+    DataError,
+    DivergedError,
+    PluginError,
+    RecbenchError,
+    RunTimeout,
+    describe_exception,
+)
 from recbench.evaluate.metric_names import parse_metric
 from recbench.manager import PluginHost
 from recbench.results.environment import recbench_source
@@ -234,7 +242,7 @@ class Runner:
                  model_choice: ModelChoice, seed: int, seeds: RunSeeds) -> RunRecord:
         from recbench.results.memory import close_peak_window, open_peak_window
         from recbench.train.family import pretrain
-        from recbench.train.loop import train
+        from recbench.train.loop import early_stopping_status, train
 
         started = _now()
         window = open_peak_window()  # the run's own peak memory, not the process's so far
@@ -268,7 +276,7 @@ class Runner:
             with time_limit(self.sweep.run_timeout_s, f"run of {model_choice.name!r} on {_dataset_label(choice)} "
                                                       f"seed {seed}"):
                 build_start = time.perf_counter()
-                model = spec.build(_model_context(split.train, config, seeds.init))
+                model = built_module(spec.build(_model_context(split.train, config, seeds.init)), model_reg)
                 build_seconds = time.perf_counter() - build_start
                 pretrained = pretrain(model, split, cfg, seeds.sampling,
                                       lambda module: evaluator.validator(cfg.early_stopping_metric, module))
@@ -293,6 +301,8 @@ class Runner:
                             "per_user_file": f"per_user/{key}.npz"},
                 training={"epochs": trained.epochs, "best_epoch": trained.best_epoch,
                           "stopped_by": trained.stopped_by, "losses": trained.losses,
+                          "early_stopping": early_stopping_status(cfg, spec.family, evaluator.has_valid,
+                                                                  validate is not None),
                           "validation_curve": trained.validation,
                           **({"pretraining": _pretraining_summary(pretrained)} if pretrained else {})},
                 throughput={"build_s": build_seconds,
@@ -332,7 +342,21 @@ def dataset_key(choice: DatasetChoice) -> str:
 
 
 def plugin_name(kind: str, registered: Registered[Any]) -> str:
-    return f"{kind} plugin {registered.name!r} ({registered.distribution} {registered.dist_version})"
+    provider = " ".join(str(part) for part in (registered.distribution, registered.dist_version) if part)
+    return f"{kind} plugin {registered.name!r} ({provider})"
+
+
+def built_module(model: Any, registered: Registered[Any]) -> Any:
+    """``model`` if a model plugin's builder returned a Flax NNX module, else a one-line PluginError."""
+    from flax import nnx
+
+    if not isinstance(model, nnx.Module):
+        kind = type(model).__name__
+        shown = ("None" if model is None else f"{model!r} ({kind})" if isinstance(model, (int, float, str))
+                 else f"a {kind}")
+        raise PluginError(f"{plugin_name('model', registered)} built {shown}, not a flax.nnx.Module",
+                          hint="its build(ctx) must return the model, an instance of a flax.nnx.Module subclass")
+    return model
 
 
 def one_line_errors(call: Callable[..., T], who: str) -> Callable[..., T]:

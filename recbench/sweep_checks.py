@@ -15,7 +15,7 @@ from typing import Any
 
 from recbench.builtin.models.lazy import LazyTarget
 from recbench.config import ModelChoice, SweepConfig
-from recbench.errors import ConfigError, PluginError, describe_exception
+from recbench.errors import ConfigError, PluginError
 from recbench.evaluate.metric_names import MetricRef, parse_metric
 from recbench.manager import PluginHost
 from recbench.run_keys import effective_config, effective_training
@@ -34,7 +34,7 @@ def check_model_entries(host: PluginHost, sweep: SweepConfig) -> None:
     for choice in sweep.models:
         spec = host.model(choice.name).spec
         entry = _entry_name(choice)
-        _check_training(spec, sweep, choice, entry)
+        _check_training(spec, sweep, choice)
         _check_config(spec, choice, entry)
 
 
@@ -105,12 +105,8 @@ def _entry_name(choice: ModelChoice) -> str:
     return f"[[models]] entry {choice.name!r}{label}"
 
 
-def _check_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice, entry: str) -> None:
-    try:
-        training_config(spec, sweep, choice)
-    except (TypeError, ValueError) as exc:  # a value of the wrong type, e.g. learning_rate = "fast"
-        raise ConfigError(f"{entry} training: a setting has the wrong type ({describe_exception(exc)})",
-                          hint="check the types of its training settings (numbers without quotes)") from exc
+def _check_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> None:
+    training_config(spec, sweep, choice)  # from_mapping checks every setting's type and range
 
 
 def _check_config(spec: ModelSpec, choice: ModelChoice, entry: str) -> None:

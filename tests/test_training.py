@@ -232,6 +232,9 @@ class _TwoTableMFBPR(nnx.Module):
         return self.loss_from_rows({"users": self.users[...][batch.users_B],
                                     "items": self.items[...][jnp.stack([batch.pos_B, batch.neg_B])]}, batch)
 
+    def score(self, users_B):
+        return self.users[...][users_B] @ self.items[...].T
+
 
 @pytest.mark.parametrize("sparse_optimizer", ["none", "adam"])
 def test_mf_bpr_one_table_trains_as_two_tables(split, sparse_optimizer) -> None:

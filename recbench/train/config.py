@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import functools
+import math
+import numbers
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +50,11 @@ class TrainConfig:
         devices: train data-parallel over this many local devices (a ``jax.sharding.Mesh``, axis
             ``data``); the global batch is the same for any count, so results do not depend on it.
         shard_tables: split the row-sparse tables (and their optimizer state) by rows over the mesh.
+
+    A run record's ``training.early_stopping`` says whether these settings stopped it early and, when
+    not, why (:func:`recbench.train.loop.early_stopping_status`), e.g. ``on: ndcg@10 every 2 epochs,
+    patience 3``, ``off: eval_every is 0``, ``off: the split has no validation part``, ``off: eval_every
+    (50) exceeds epochs (3)`` or ``off: a closed-form model is fitted once``.
     """
 
     epochs: int = 30
@@ -69,42 +78,92 @@ class TrainConfig:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "training") -> TrainConfig:
+        """The settings in ``values`` over the defaults, each checked against :data:`SETTING_RULES`.
+
+        Raises:
+            ConfigError: one line naming ``where``, the setting, its value and what is allowed.
+        """
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ConfigError(f"{where}: unknown training settings {unknown}; known: {sorted(known)}")
-        cfg = cls(**values)
-        if cfg.schedule not in SCHEDULES:
-            raise ConfigError(f"{where}: schedule {cfg.schedule!r} is not one of {', '.join(SCHEDULES)}")
-        if cfg.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"{where}: optimizer {cfg.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
-        if cfg.sparse_optimizer not in SPARSE_OPTIMIZERS:
-            raise ConfigError(f"{where}: sparse_optimizer {cfg.sparse_optimizer!r} is not one of "
-                              f"{', '.join(SPARSE_OPTIMIZERS)} ('none' keeps the dense optax optimizer)")
+        cfg = cls(**{name: _checked(name, value, where) for name, value in values.items()})
         if cfg.sparse_optimizer == "sgd" and cfg.momentum:
             raise ConfigError(f"{where}: sparse_optimizer 'sgd' has no momentum (momentum={cfg.momentum!r}); "
                               "set momentum to 0 or use sparse_optimizer 'adam'")
-        if cfg.sparse_learning_rate is not None and not (
-                isinstance(cfg.sparse_learning_rate, (int, float)) and cfg.sparse_learning_rate > 0):
-            raise ConfigError(f"{where}: sparse_learning_rate={cfg.sparse_learning_rate!r} must be positive "
-                              "(or omitted to use learning_rate)")
-        if isinstance(cfg.devices, bool) or not isinstance(cfg.devices, int) or cfg.devices < 1:
-            raise ConfigError(f"{where}: devices={cfg.devices!r} must be a positive integer (local devices "
-                              "to train data-parallel on)")
         if cfg.devices > 1 and cfg.batch_size % cfg.devices:
             raise ConfigError(f"{where}: batch_size={cfg.batch_size} is not divisible by devices={cfg.devices}; "
                               "pick a batch size that is a multiple of the device count")
-        if not isinstance(cfg.shard_tables, bool):
-            raise ConfigError(f"{where}: shard_tables={cfg.shard_tables!r} must be true or false")
-        for name in ("epochs", "batch_size"):
-            if not isinstance(getattr(cfg, name), int) or getattr(cfg, name) < 1:
-                raise ConfigError(f"{where}: {name}={getattr(cfg, name)!r} must be a positive integer")
-        if not cfg.learning_rate > 0:
-            raise ConfigError(f"{where}: learning_rate={cfg.learning_rate!r} must be positive")
         return cfg
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+#: The settings with a choice of names: ``name 'value' is not one of ...``.
+SETTING_CHOICES: dict[str, tuple[str, ...]] = {
+    "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "sparse_optimizer": SPARSE_OPTIMIZERS,
+}
+
+#: What a setting's value must be beside its type, and how an error states the whole requirement. The
+#: type comes from :class:`TrainConfig`'s annotations: true/false is not a number, an integer is a number,
+#: None only where the annotation allows it, numbers are finite.
+SETTING_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "epochs": (lambda v: v >= 1, "a positive integer"),
+    "batch_size": (lambda v: v >= 1, "a positive integer"),
+    "learning_rate": (lambda v: v > 0, "a positive number"),
+    "momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "eval_every": (lambda v: v >= 0, "an integer >= 0 (validate every this many epochs; 0: never)"),
+    "patience": (lambda v: v >= 1, "a positive integer (validations without improvement before stopping)"),
+    "early_stopping_metric": (lambda v: bool(v.strip()), "a metric name such as 'ndcg@10'"),
+    "time_budget_s": (lambda v: v > 0, "a positive number of seconds (or omitted: no limit)"),
+    "warmup_epochs": (lambda v: v >= 0, "a number >= 0"),
+    "decay_rate": (lambda v: v > 0, "a positive number (the exponential schedule's factor per epoch)"),
+    "sparse_learning_rate": (lambda v: v > 0, "positive (a number, or omitted to use learning_rate)"),
+    "devices": (lambda v: v >= 1, "a positive integer (local devices to train data-parallel on)"),
+}
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_QUOTES_HINT = "in a TOML file quotes make a string: write numbers and true/false without them"
+
+
+@functools.cache
+def _setting_types() -> dict[str, tuple[type, bool]]:
+    """Each setting's value type and whether None is allowed, from :class:`TrainConfig`'s annotations."""
+    types = {}
+    for name, hint in typing.get_type_hints(TrainConfig).items():
+        args = typing.get_args(hint) or (hint,)
+        types[name] = (next(a for a in args if a is not type(None)), type(None) in args)
+    return types
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
+def _of_type(value: Any, kind: type) -> bool:
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    return isinstance(value, {int: numbers.Integral, float: numbers.Real}.get(kind, kind))
+
+
+def _checked(name: str, value: Any, where: str) -> Any:
+    """``value`` of setting ``name`` as a plain Python value (numpy scalars too), or a one-line ConfigError."""
+    kind, optional = _setting_types()[name]
+    if value is None and optional:
+        return None
+    check, requirement = SETTING_RULES.get(name, (_anything, _KINDS[kind]))
+    if not _of_type(value, kind):
+        raise ConfigError(f"{where}: {name}={value!r} must be {requirement}, not {type(value).__name__}",
+                          hint=_QUOTES_HINT if isinstance(value, str) else None)
+    plain = kind(value)
+    if name in SETTING_CHOICES and plain not in SETTING_CHOICES[name]:
+        raise ConfigError(f"{where}: {name} {value!r} is not one of {', '.join(SETTING_CHOICES[name])}"
+                          + (" ('none' keeps the dense optax optimizer)" if name == "sparse_optimizer" else ""))
+    if (kind is float and not math.isfinite(plain)) or not check(plain):
+        raise ConfigError(f"{where}: {name}={value!r} must be {requirement}")
+    return plain
 
 
 def learning_rate_schedule(cfg: TrainConfig, steps_per_epoch: int) -> Any:

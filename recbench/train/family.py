@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from recbench.data.split import Split
+from recbench.errors import TrainingError
 from recbench.train.config import TrainConfig
 
 BatchSampler = Callable[[jax.Array, jax.Array, Any], Any]
@@ -69,6 +71,66 @@ def hand_training_part(model: Any, split: Split) -> None:
     if callable(matrix_setter):
         users, items, _ = input_rows(split)
         matrix_setter(users, items)
+
+
+#: The methods a model of a family must have: closed-form models are fitted, the others trained on batches.
+REQUIRED_METHODS: dict[str, tuple[str, ...]] = {"closed_form": ("fit", "score")}
+TRAINED_METHODS = ("loss", "score")
+_METHOD_CALLS = {"loss": "loss(batch)", "fit": "fit(train)", "score": "score(users_B)"}
+_METHOD_HINTS = {
+    "loss": "implement loss(batch) returning a float scalar, or declare family 'closed_form' for a model "
+            "fitted by fit(train)",
+    "fit": "implement fit(train), or declare the family whose batches its loss(batch) reads",
+    "score": "implement score(users_B) returning scores_BxI over all items",
+}
+
+
+def check_methods(model: Any, family: str) -> None:
+    """Refuse a model that lacks a method its family calls, before anything is planned or compiled.
+
+    Raises:
+        TrainingError: e.g. "Base declares family 'closed_form' but has no fit(train)".
+    """
+    for method in REQUIRED_METHODS.get(family, TRAINED_METHODS):
+        if not callable(getattr(model, method, None)):
+            raise TrainingError(f"{type(model).__name__} declares family {family!r} but has no "
+                                f"{_METHOD_CALLS[method]}", hint=_METHOD_HINTS[method])
+
+
+def check_loss_output(loss: Callable[[Any, Any, Any], Any], loss_call: str, args: tuple[Any, Any, Any],
+                      model: Any, family: str) -> None:
+    """Trace ``loss(*args)`` (``jax.eval_shape``: nothing runs) and refuse anything but a float scalar.
+
+    ``args`` are ``(params, rest, batch)``, the batch one of the family's (shapes suffice). An
+    AttributeError or TypeError while tracing is most often a batch of another family than the model
+    reads (its spec declares the wrong family); the error names both and quotes the original.
+
+    Raises:
+        TrainingError: one line, e.g. "LossVec.loss(batch) must return a float scalar, got float32[64]".
+    """
+    where, batch = f"{type(model).__name__}.{loss_call}", args[2]
+    try:
+        value = jax.eval_shape(loss, *args)
+    except (AttributeError, TypeError) as exc:
+        fields = ", ".join(getattr(batch, "_fields", ()))
+        raise TrainingError(
+            f"{where} failed on a batch of family {family!r} ({type(batch).__name__}: {fields}): "
+            f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}",
+            hint=f"is {family!r} the family whose batches the model reads? Else the error is in the loss itself",
+        ) from exc
+    scalar = isinstance(value, jax.ShapeDtypeStruct) and value.shape == ()
+    if not (scalar and jnp.issubdtype(value.dtype, jnp.floating)):
+        raise TrainingError(f"{where} must return a float scalar, got {_describe(value)}",
+                            hint="return one float, e.g. the mean of the per-example losses; nothing beside it")
+
+
+def _describe(value: Any) -> str:
+    """A traced output as an error shows it: ``int32[64]``, ``float32[]``, ``tuple (float32[], dict)``, ``None``."""
+    if isinstance(value, jax.ShapeDtypeStruct):
+        return f"{value.dtype}[{','.join(map(str, value.shape))}]"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} ({', '.join(map(_describe, value))})"
+    return "None" if value is None else type(value).__name__
 
 
 FamilyPlanner = Callable[[Split, TrainConfig, Any], FamilyPlan]

@@ -20,7 +20,7 @@ from recbench.errors import ConfigError, DivergedError
 from recbench.train.compiled_epochs import compile_cached
 from recbench.train.config import TrainConfig
 from recbench.train.distributed import distribute, make_mesh, shard_batch
-from recbench.train.family import BatchSampler, FamilyPlan
+from recbench.train.family import BatchSampler, FamilyPlan, check_loss_output, check_methods
 from recbench.train.sparse import make_updater
 
 Validator = Callable[[Any], float]
@@ -68,15 +68,37 @@ def train(model: Any, family: str, split: Split, cfg: TrainConfig, seed: int,
     Raises:
         DivergedError: the loss became NaN or Inf.
         ConfigError: the family has no host loop in this version.
+        TrainingError: the model lacks a method of its family, or its loss is not a float scalar.
     """
-    if family == "closed_form":
-        return _fit_closed_form(model, split)
-    if family not in FAMILY_PLANNERS:
+    if family != "closed_form" and family not in FAMILY_PLANNERS:
         known = ", ".join(["closed_form", *FAMILY_PLANNERS])
         raise ConfigError(f"model family {family!r} has no host training loop yet (available: {known})")
+    check_methods(model, family)
+    if family == "closed_form":
+        return _fit_closed_form(model, split)
     module_name, function = FAMILY_PLANNERS[family].split(":")
     plan: FamilyPlan = getattr(importlib.import_module(module_name), function)(split, cfg, model)
-    return run_epochs(model, plan, cfg, seed, validate)
+    return run_epochs(model, plan, cfg, seed, validate, family=family)
+
+
+def early_stopping_status(cfg: TrainConfig, family: str, has_validation_part: bool, validates: bool) -> str:
+    """Whether a run stops early, and if not why, for its record (``training.early_stopping``).
+
+    ``validates``: the run has a validation function (a split without a validation part has none, nor a
+    model the early-stopping metric cannot evaluate, e.g. a rating metric for a model without ``predict``).
+    """
+    if family == "closed_form":
+        return "off: a closed-form model is fitted once"
+    if cfg.eval_every == 0:
+        return "off: eval_every is 0"
+    if not has_validation_part:
+        return "off: the split has no validation part"
+    if not validates:
+        return f"off: {cfg.early_stopping_metric} cannot be evaluated for this model on the validation part"
+    if cfg.eval_every > cfg.epochs:
+        return f"off: eval_every ({cfg.eval_every}) exceeds epochs ({cfg.epochs})"
+    every = "every epoch" if cfg.eval_every == 1 else f"every {cfg.eval_every} epochs"
+    return f"on: {cfg.early_stopping_metric} {every}, patience {cfg.patience}"
 
 
 def _fit_closed_form(model: Any, split: Split) -> TrainOutcome:
@@ -157,11 +179,15 @@ def make_epoch(update: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]
     return jax.jit(epoch, donate_argnums=(0, 2), out_shardings=out_shardings)
 
 
-def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, validate: Validator | None) -> TrainOutcome:
-    """Compile the epoch once (timed apart), then run epochs with validation and early stopping."""
+def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, validate: Validator | None, *,
+               family: str) -> TrainOutcome:
+    """Check the model's loss on one of the family's batches, compile the epoch once (timed apart), then
+    run epochs with validation and early stopping."""
     graphdef, params, rest, _, updater = make_updater(model, cfg, plan.steps_per_epoch)
     data = plan.data
     key = jax.random.key(seed)
+    batch = jax.eval_shape(plan.sample, key, jnp.int32(0), data)
+    check_loss_output(updater.loss, updater.loss_call, (params, rest, batch), model, family)
     outcome = TrainOutcome(model=model)
     mesh, out_shardings, unpad = None, None, (lambda params: params)
     # compile time includes the optimizer state's (jitted) initialisation and, on a mesh, placing the data

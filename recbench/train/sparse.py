@@ -230,10 +230,13 @@ def with_table_leaves(tables: Any, names: tuple[str, ...], arrays: list[jax.Arra
 class Updater(NamedTuple):
     """How parameters change in one step: ``init(params) -> opt_state`` and
     ``step(params, rest, opt_state, batch) -> (params, opt_state, loss)``. ``params`` is a tuple of
-    nnx states merged as ``nnx.merge(graphdef, *params, rest)``."""
+    nnx states merged as ``nnx.merge(graphdef, *params, rest)``. ``loss(params, rest, batch)`` is the
+    model's method the step differentiates, ``loss_call`` how an error names it (e.g. ``loss(batch)``)."""
 
     init: Callable[[Any], Any]
     step: Callable[[Any, Any, Any, Any], tuple[Any, Any, jax.Array]]
+    loss: Callable[[Any, Any, Any], Any]
+    loss_call: str
 
 
 def split_model(model: Any, cfg: TrainConfig) -> tuple[Any, tuple[Any, ...], Any, tuple[str, ...]]:
@@ -272,7 +275,7 @@ def dense_updater(graphdef: Any, tx: optax.GradientTransformation) -> Updater:
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    return Updater(tx.init, step)
+    return Updater(tx.init, step, loss_fn, "loss(batch)")
 
 
 def sparse_updater(graphdef: Any, names: tuple[str, ...], cfg: TrainConfig, steps_per_epoch: int) -> Updater:
@@ -290,15 +293,25 @@ def sparse_updater(graphdef: Any, names: tuple[str, ...], cfg: TrainConfig, step
                               owners=tuple(jnp.zeros(a.shape[:1], jnp.int32) for a in arrays),
                               count=jnp.zeros((), jnp.int32))
 
-    def step(params, rest, opt_state, batch):
-        tables, dense = params
+    def batch_rows(tables: Any, dense: Any, rest: Any, batch: Any
+                   ) -> tuple[dict[str, jax.Array], list[jax.Array], dict[str, jax.Array]]:
+        """The batch's row indices per table (``table_rows``), the tables' arrays and the gathered rows."""
         model = nnx.merge(graphdef, tables, dense, rest)
         indices = model.table_rows(batch)
         if set(indices) != set(names):
             raise ConfigError(f"{type(model).__name__}.table_rows returned rows of {sorted(indices)}, "
                               f"but sparse_tables is {list(names)}; return one index array per table")
         arrays = table_leaves(tables, names)
-        rows = {name: array[indices[name]] for name, array in zip(names, arrays, strict=True)}
+        return indices, arrays, {name: array[indices[name]] for name, array in zip(names, arrays, strict=True)}
+
+    def row_loss(params: Any, rest: Any, batch: Any) -> Any:
+        tables, dense = params
+        _, _, rows = batch_rows(tables, dense, rest, batch)
+        return nnx.merge(graphdef, tables, dense, rest).loss_from_rows(rows, batch)
+
+    def step(params, rest, opt_state, batch):
+        tables, dense = params
+        indices, arrays, rows = batch_rows(tables, dense, rest, batch)
 
         def loss_fn(rows: dict[str, jax.Array], dense: Any) -> jax.Array:
             return nnx.merge(graphdef, tables, dense, rest).loss_from_rows(rows, batch)
@@ -318,7 +331,7 @@ def sparse_updater(graphdef: Any, names: tuple[str, ...], cfg: TrainConfig, step
         state = SparseOptState(dense_state, tuple(new_slots), tuple(new_owners), t)
         return (tables, dense), state, loss
 
-    return Updater(init, step)
+    return Updater(init, step, row_loss, "loss_from_rows(rows, batch)")
 
 
 def _with_lr(cfg: TrainConfig, learning_rate: float) -> TrainConfig:
