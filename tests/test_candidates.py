@@ -51,3 +51,16 @@ def test_bad_candidate_configs(split) -> None:
         sample_negatives(split, 9, "zipf", 0)
     with pytest.raises(ConfigError, match="fewer than 1600"):
         sample_negatives(split, 1600, "uniform", 0)
+
+
+def test_uniform_negatives_come_from_the_items_the_data_still_has(ml100k) -> None:
+    from recbench.data.preprocess import preprocess
+
+    cored, _ = preprocess(ml100k, [{"step": "kcore", "users": 20, "items": 20}])  # no compact: items left rowless
+    split = random_holdout(cored, {}, 0)
+    with_rows = np.unique(np.concatenate([p.item_idx for p in split.parts().values()]))
+    assert with_rows.size < cored.n_items  # the case at hand
+    cands = sample_negatives(split, 99, "uniform", seed=3)
+    assert np.isin(cands.items_UxC, with_rows).all()  # never an item no one has (it would be a free negative)
+    with pytest.raises(ConfigError, match=f"negatives remain among {with_rows.size} items"):
+        sample_negatives(split, with_rows.size, "uniform", seed=3)

@@ -24,8 +24,10 @@ SAMPLINGS = ("uniform", "popularity")
 def sample_negatives(split: Split, negatives: int, sampling: str, seed: int) -> CandidateSet:
     """``negatives`` distinct items per test user, none of them the user's items in any part.
 
-    ``uniform`` draws items with equal probability; ``popularity`` in proportion to their number of
-    training interactions (items never seen in training are then never drawn). Vectorised: a round
+    ``uniform`` draws items with equal probability among the items of the data (those with a row in
+    some part: an item that preprocessing such as ``kcore`` left without rows is not drawn, as if the
+    data had been compacted); ``popularity`` in proportion to their number of training interactions
+    (items never seen in training are then never drawn). Vectorised: a round
     draws a block of items per user, rejects positives and repeats, keeps the first ``negatives``
     valid ones; only rows still short are drawn again, with twice the block.
     """
@@ -38,7 +40,8 @@ def sample_negatives(split: Split, negatives: int, sampling: str, seed: int) -> 
     positives = np.concatenate([p.pair_keys() for p in split.parts().values()])
     positives.sort()
     counts_per_user = np.bincount(positives // n_items, minlength=split.train.n_users)
-    pool = n_items if sampling == "uniform" else int((split.train.item_counts() > 0).sum())
+    drawable = np.unique(np.concatenate([p.item_idx for p in split.parts().values()])) if sampling == "uniform" else None
+    pool = drawable.size if drawable is not None else int((split.train.item_counts() > 0).sum())
     short = users[counts_per_user[users] + negatives > pool]
     if short.size:
         raise ConfigError(
@@ -60,7 +63,10 @@ def sample_negatives(split: Split, negatives: int, sampling: str, seed: int) -> 
                 f"candidates: could not draw {negatives} distinct {sampling} negatives for user {int(users[todo[0]])}",
                 hint="ask for fewer negatives or use uniform sampling",
             )
-        block = rng.choice(n_items, size=(todo.size, draw), p=probs)
+        if drawable is not None:  # the same draws as before when every item has rows (drawable = all)
+            block = drawable[rng.choice(drawable.size, size=(todo.size, draw))]
+        else:
+            block = rng.choice(n_items, size=(todo.size, draw), p=probs)
         keys = users[todo, None] * n_items + block
         bad = member(keys, positives)
         order = np.argsort(block, axis=1, kind="stable")  # repeats within a row: keep the first
