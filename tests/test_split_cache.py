@@ -49,3 +49,15 @@ def test_split_id_is_stable_across_processes(small_synthetic, tmp_path: Path, mo
     monkeypatch.setenv("RECBENCH_CACHE_DIR", str(tmp_path / "other"))
     b = cached_split(small_synthetic, _counting([]), {}, 9)
     assert a.split_id == b.split_id == random_holdout(dataclasses.replace(small_synthetic), {}, 9).split_id
+
+
+def test_changed_published_candidates_are_a_new_cache_entry(small_synthetic) -> None:
+    users = np.arange(5, dtype=np.int32)
+    negatives = np.tile(np.arange(3, dtype=np.int32), (5, 1))
+    first = dataclasses.replace(small_synthetic, fixed_candidates=(users, negatives))
+    changed = dataclasses.replace(small_synthetic, fixed_candidates=(users, negatives + 1))
+    assert first.fingerprint() == changed.fingerprint()  # the rows are the same
+    spec = _counting([])
+    assert cache_key(first, spec, {}, 0) != cache_key(changed, spec, {}, 0)
+    assert cache_key(first, spec, {}, 0) == cache_key(dataclasses.replace(first), spec, {}, 0)
+    assert cache_key(small_synthetic, spec, {}, 0) not in {cache_key(first, spec, {}, 0)}

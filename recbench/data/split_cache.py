@@ -8,6 +8,7 @@ stored id (a corrupted or foreign file) discards the entry and the split is made
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -33,8 +34,22 @@ def split_cache_dir() -> Path:
 
 
 def cache_key(data: Interactions, splitter: SplitterSpec, params: Mapping[str, Any], seed: int) -> str:
-    return stable_hash({"dataset": data.fingerprint(), "protocol": splitter.name, "version": splitter.version,
-                        "params": dict(params), "seed": seed}, length=24)
+    """What the split depends on: the rows (fingerprint), the published candidates if any (the
+    fingerprint leaves them out), the protocol, its parameters and the seed."""
+    key = {"dataset": data.fingerprint(), "protocol": splitter.name, "version": splitter.version,
+           "params": dict(params), "seed": seed}
+    if data.fixed_candidates is not None:  # only then: the keys of other data stay as they were
+        key["fixed_candidates"] = _digest(data.fixed_candidates)
+    return stable_hash(key, length=24)
+
+
+def _digest(arrays: tuple[np.ndarray, ...]) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def cached_split(data: Interactions, splitter: SplitterSpec, params: Mapping[str, Any], seed: int) -> Split:
