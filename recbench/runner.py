@@ -130,6 +130,13 @@ class Runner:
                 self._say(f"dataset {choice.name!r} could not be loaded; its runs are skipped (error at the end)")
                 done += len(self.sweep.seeds) * len(self.sweep.models)
                 continue
+            stale = self._stale_records(choice, data)
+            if stale is not None:
+                self._sweep_error(outcome, f"dataset {choice.name!r}", stale)
+                self._say(f"dataset {choice.name!r} changed since its records were made; its runs are skipped "
+                          "(error at the end)")
+                done += len(self.sweep.seeds) * len(self.sweep.models)
+                continue
             for seed in self.sweep.seeds:
                 seeds = RunSeeds.spawn(seed)
                 split: Split | None = None
@@ -164,6 +171,28 @@ class Runner:
                     status = record.status if record.status == "ok" else f"{record.status}: {record.message}"
                     self._say(f"{label}: {status} {summary} ({elapsed:.0f}s elapsed, ETA {eta:.0f}s)")
         return outcome
+
+    def _stale_records(self, choice: DatasetChoice, data: Interactions) -> DataError | None:
+        """Why the entry's completed runs cannot be skipped: they were made on other data (the file
+        changed, or its preprocessing's outcome did). None when there is none, or with ``--rerun``.
+
+        The run key names the data by its entry, not its content, so a record of a changed file would
+        otherwise be taken as done and its stale figures kept."""
+        if self.rerun:
+            return None
+        fingerprint = None
+        for seed in self.sweep.seeds:
+            for model_choice in self.sweep.models:
+                made_on = self.store.completed_on(self.run_key(choice, model_choice, seed))
+                if not made_on:  # not completed, or a record without a fingerprint
+                    continue
+                fingerprint = fingerprint or data.fingerprint()
+                if made_on != fingerprint:
+                    return DataError(
+                        f"the data changed since its records in {self.store.root} were made (fingerprint "
+                        f"{made_on[:12]} there, {fingerprint[:12]} now)",
+                        hint="re-run with --rerun to replace those records, or write to another --out")
+        return None
 
     def _sweep_error(self, outcome: SweepOutcome, where: str, exc: RecbenchError) -> None:
         """A failure that skips several runs: one line for the end of the sweep (and the traceback if verbose)."""

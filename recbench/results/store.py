@@ -44,13 +44,19 @@ class ResultStore:
         atomic_write_bytes(self.record_path(record.run_key), record.to_json().encode())
 
     def completed(self, run_key: str) -> bool:
+        return self.completed_on(run_key) is not None
+
+    def completed_on(self, run_key: str) -> str | None:
+        """The dataset fingerprint a completed (``ok``) run was made on ("" when its record has none);
+        None when the run is not completed."""
         path = self.record_path(run_key)
         if not path.is_file():
-            return False
+            return None
         try:
-            return json.loads(path.read_text()).get("status") == "ok"
+            record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
-            return False
+            return None
+        return str(record.get("dataset", {}).get("fingerprint") or "") if record.get("status") == "ok" else None
 
     def records(self) -> Iterator[RunRecord]:
         if not self.records_dir.is_dir():
