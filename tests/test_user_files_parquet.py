@@ -92,3 +92,25 @@ def test_a_timezone_aware_parquet_timestamp_counts_from_the_utc_epoch(parquet_fr
     times = pd.to_datetime(["1970-01-01 01:00:10"]).tz_localize("Europe/Berlin")  # 00:00:10 UTC
     data = _load(parquet_frame(pd.DataFrame({"user": [1], "item": [4], "timestamp": times})))
     assert data.timestamp.tolist() == [10]
+
+
+@pytest.mark.parametrize("times", [
+    [100.0, 100.9, 50.0],
+    pd.to_datetime(["2020-01-01 00:00:00", "2020-01-01 00:00:00.250", "2020-01-02 00:00:00"], format="ISO8601"),
+])
+def test_a_fraction_of_a_second_is_refused_naming_the_row(parquet_frame, times) -> None:
+    frame = pd.DataFrame({"user": [1, 1, 2], "item": [4, 5, 6], "timestamp": times})
+    with pytest.raises(DataError, match=r"clicks\.parquet: row 2: column 'timestamp' has a fraction of a second"):
+        _load(parquet_frame(frame))
+
+
+def test_whole_float_seconds_load_as_integers(parquet_frame) -> None:
+    data = _load(parquet_frame(pd.DataFrame({"user": [1, 2], "item": [4, 5], "timestamp": [100.0, 978300760.0]})))
+    assert sorted(data.timestamp.tolist()) == [100, 978300760]
+
+
+def test_a_csv_timestamp_with_a_fraction_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("user,item,timestamp\n1,10,100.9\n1,11,100.1\n2,10,50\n")
+    with pytest.raises(DataError, match=r"events\.csv.*2.*column 'timestamp' has a fraction of a second: 100.9"):
+        _load(path)

@@ -233,9 +233,10 @@ def _checked(table: _Table) -> tuple[pd.DataFrame, dict[str, str | None]]:
     frame, roles, where = table
     for role in ("user", "item"):
         _require_present(frame[roles[role]], role, where)
-    for role in ("rating", "timestamp"):
-        if roles[role]:
-            frame[roles[role]] = _numbers(frame[roles[role]], where)
+    if roles["rating"]:
+        frame[roles["rating"]] = _numbers(frame[roles["rating"]], where)
+    if roles["timestamp"]:
+        frame[roles["timestamp"]] = _whole_seconds(frame[roles["timestamp"]], where)
     return frame, roles
 
 
@@ -249,14 +250,9 @@ def _require_present(column: pd.Series, role: str, where: Callable[[int], str]) 
 
 
 def _numbers(column: pd.Series, where: Callable[[int], str]) -> pd.Series:
-    """``column`` as numbers; the file's own numbers are returned as they are (no copy), and date-times
-    (a Parquet timestamp column) as whole unix seconds, as MovieLens and the CSV files count them."""
+    """``column`` as numbers; the file's own numbers are returned as they are (no copy)."""
     if _plain_int(column):  # already numbers, none missing
         return column
-    if pd.api.types.is_datetime64_any_dtype(column.dtype):
-        seconds = (column - pd.Timestamp(0, tz=column.dt.tz)) // pd.Timedelta(seconds=1)
-        if not column.isna().any():
-            return seconds.astype(np.int64)
     is_float = isinstance(column.dtype, np.dtype) and column.dtype.kind == "f"
     values = column if is_float else pd.to_numeric(column, errors="coerce")
     bad = values.isna().to_numpy()
@@ -271,6 +267,30 @@ def _numbers(column: pd.Series, where: Callable[[int], str]) -> pd.Series:
         raise DataError(f"{where(row)}: column {column.name!r} is not a number: {shown}",
                         hint="fix that value, or drop missing values with the drop_missing preprocessing step")
     return values
+
+
+def _whole_seconds(column: pd.Series, where: Callable[[int], str]) -> pd.Series:
+    """Timestamps as whole unix seconds (date-times, e.g. a Parquet timestamp column, counted from the
+    UTC epoch), as MovieLens counts them.
+
+    Raises:
+        DataError: a timestamp is missing, not a number, or has a fraction of a second: truncated, a
+            later event could sort before an earlier one of the same second (leave-one-out's order).
+    """
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        _numbers(column, where)  # NaT refused, named as the file has it
+        values = (column - pd.Timestamp(0, tz=column.dt.tz)) / pd.Timedelta(seconds=1)
+    else:
+        values = _numbers(column, where)
+    if _plain_int(values):
+        return values
+    fraction = np.flatnonzero(values.to_numpy() % 1 != 0)
+    if fraction.size:
+        row = int(fraction[0])
+        raise DataError(f"{where(row)}: column {column.name!r} has a fraction of a second: {column.iloc[row]}",
+                        hint="timestamps are whole seconds: round them (ties then keep the file's order), "
+                             "or give milliseconds as whole numbers")
+    return values.astype(np.int64)
 
 
 def _plain_int(column: pd.Series) -> bool:
