@@ -257,6 +257,10 @@ class Runner:
         valid, test = split.valid, split.test
         if choice.cold_start == "exclude":
             valid, test = (_without_cold_rows(part, split.train) for part in (valid, test))
+            if len(split.test) and not len(test):
+                raise DataError(f"cold_start = 'exclude' removed all {len(split.test):,} test rows of split "
+                                f"{split.protocol} ({split.split_id}): its test users or items are all unseen in "
+                                "training", hint="use cold_start = 'include' with this protocol")
         table = {ref: self.host.metric(ref.name).spec for ref in [*self.metric_refs, *self.stopping_refs]}
         return EvaluationSuite(split, table, valid, test, reported=self.metric_refs)
 

@@ -91,3 +91,11 @@ def test_good_settings_and_builders_of_their_own_pass(tmp_path: Path) -> None:
               {"name": "ease", "config": {"l2": 100.0}}]
     Runner(PluginHost(autoload=False), _sweep(tmp_path, [{"name": "synthetic", "params": SMALL}], models),
            progress=None)
+
+
+def test_excluding_cold_rows_of_a_protocol_whose_test_users_are_all_cold_says_so(tmp_path: Path) -> None:
+    datasets = [{"name": "synthetic", "params": SMALL, "protocol": "strong_generalization", "cold_start": "exclude"}]
+    outcome = Runner(PluginHost(autoload=False), _sweep(tmp_path, datasets, [{"name": "pop"}]), progress=None).run()
+    (error,) = outcome.errors
+    assert "cold_start = 'exclude' removed all" in error and "test users or items are all unseen" in error
+    assert "cold_start = 'include'" in error and outcome.records == []
