@@ -391,3 +391,19 @@ def test_strong_generalization_on_synthetic_and_a_one_row_user() -> None:
         held = fold_in > 0
         assert held.sum() == 2 and per_user(data, part, TRAIN)[held].sum() == 0
         assert np.array_equal(fold_in[held], np.clip(round_half_up(data.user_counts() * 0.5), 1, None)[held])
+
+
+def test_temporal_refuses_timestamps_that_are_only_an_order() -> None:
+    import dataclasses
+
+    from recbench.errors import ConfigError
+
+    users = np.repeat(np.arange(20), 5)
+    data = Interactions.from_indices(users, np.tile(np.arange(5), 20), n_users=20, n_items=5,
+                                     timestamp=np.arange(100, dtype=np.int64), name="positions")
+    ordered = dataclasses.replace(data, timestamp_is_order=True)
+    assert ordered.fingerprint() == data.fingerprint()  # the same rows, the same data
+    with pytest.raises(ConfigError, match="dataset 'positions' has no times, only each user's order"):
+        temporal(ordered, {}, 0)
+    assert leave_one_out(ordered, {}, 0).split_id == leave_one_out(data, {}, 0).split_id  # per-user order is fine
+    temporal(data, {}, 0)  # real times: as before

@@ -9,6 +9,7 @@ go where.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from dataclasses import dataclass
@@ -100,8 +101,9 @@ def load_amazon_video_sasrec(ctx: DatasetContext) -> Interactions:
     fix = _fix("kang205/SASRec data/Video.txt")
     frame = read_delimited(folder / "Video.txt", sep=" ", names=("user", "item"), numeric=("user", "item"), fix=fix)
     verify_pinned(folder, AMAZON_VIDEO, ctx, fix)
-    return Interactions.from_raw(frame["user"].to_numpy(), frame["item"].to_numpy(),
+    data = Interactions.from_raw(frame["user"].to_numpy(), frame["item"].to_numpy(),
                                  timestamp=np.arange(len(frame), dtype=np.int64), name="amazon-video-sasrec")
+    return dataclasses.replace(data, timestamp_is_order=True)
 
 
 def _afcfm_ids(text: bytes, path: str) -> tuple[np.ndarray, np.ndarray]:

@@ -118,6 +118,8 @@ class Interactions:
         fixed_candidates: optional published candidate negatives ``(users_U, items_UxC)`` for the
             test part (e.g. NCF's ``test.negative``), used by the ``fixed`` protocol.
         name: the dataset's name, for messages.
+        timestamp_is_order: ``timestamp`` orders each user's rows but is not a time (e.g. a row's position
+            in a file without times): per-user protocols may use it, a global time cut may not.
     """
 
     user_idx: np.ndarray
@@ -133,6 +135,7 @@ class Interactions:
     fixed_part: np.ndarray | None = None
     fixed_candidates: tuple[np.ndarray, np.ndarray] | None = None
     name: str = "interactions"
+    timestamp_is_order: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

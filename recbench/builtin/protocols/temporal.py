@@ -69,6 +69,10 @@ def temporal(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
     """
     by_date, p = resolve_mode("temporal", params, TEMPORAL_DEFAULTS, TEMPORAL_DATE_DEFAULTS)
     timestamp = require_timestamps("temporal", data)
+    if data.timestamp_is_order:
+        raise ConfigError(f"temporal: dataset {data.name!r} has no times, only each user's order (its timestamps are "
+                          "row positions in its file), so a cut at one global time is meaningless",
+                          hint="use leave_one_out or another per-user protocol with this dataset")
     part = _cut_by_date(data, timestamp, p) if by_date else _cut_by_fraction(data, timestamp, p)
     return split_from_assignment(data, part, protocol="temporal", protocol_version="1", params=p, seed=0)
 
