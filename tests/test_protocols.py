@@ -407,3 +407,13 @@ def test_temporal_refuses_timestamps_that_are_only_an_order() -> None:
         temporal(ordered, {}, 0)
     assert leave_one_out(ordered, {}, 0).split_id == leave_one_out(data, {}, 0).split_id  # per-user order is fine
     temporal(data, {}, 0)  # real times: as before
+
+
+def test_one_random_holdout_is_one_split_id_however_its_fractions_are_written(ml100k) -> None:
+    from recbench.errors import ConfigError
+
+    same = [random_holdout(ml100k, {"test_fraction": 0.2, "valid_fraction": v}, 0) for v in (0, 0.0)]
+    assert same[0].split_id == same[1].split_id and same[0].params["valid_fraction"] == 0.0
+    for bad in ({"test_fraction": "0.2"}, {"valid_fraction": False}):
+        with pytest.raises(ConfigError, match="must be a number in"):
+            random_holdout(ml100k, {**RANDOM_HOLDOUT_DEFAULTS, **bad}, 0)

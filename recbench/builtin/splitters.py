@@ -42,6 +42,8 @@ def random_holdout(data: Interactions, params: Mapping[str, Any], seed: int) -> 
         test_U, valid_U = np.full_like(count_U, p["test_count"]), np.full_like(count_U, p["valid_count"])
     else:
         test_fraction, valid_fraction = _holdout_fractions(p)
+        # the split_id hashes these: 0, 0.0 and False must not name one split three ways
+        p = {**p, "test_fraction": test_fraction, "valid_fraction": valid_fraction}
         test_U, valid_U = np.floor(count_U * test_fraction + 0.5), np.floor(count_U * valid_fraction + 0.5)
     n_test_U = np.minimum(test_U, count_U - 1)
     n_valid_U = np.minimum(valid_U, count_U - 1 - n_test_U)
@@ -56,12 +58,11 @@ def random_holdout(data: Interactions, params: Mapping[str, Any], seed: int) -> 
 
 
 def _holdout_fractions(p: Mapping[str, Any]) -> tuple[float, float]:
-    """The two fractions, each in [0, 1) with a sum below 1, else ConfigError."""
-    try:
-        test_fraction, valid_fraction = float(p["test_fraction"]), float(p["valid_fraction"])
-    except (TypeError, ValueError):
-        test_fraction = valid_fraction = float("nan")
-    if not (0 <= test_fraction < 1 and 0 <= valid_fraction < 1 and test_fraction + valid_fraction < 1):
+    """The two fractions as floats, each in [0, 1) with a sum below 1 (numbers only: not "0.2", not a
+    bool), else ConfigError."""
+    test_fraction = as_fraction("random_holdout", "test_fraction", p["test_fraction"])
+    valid_fraction = as_fraction("random_holdout", "valid_fraction", p["valid_fraction"])
+    if not test_fraction + valid_fraction < 1:
         raise ConfigError(
             f"random_holdout: test_fraction={p['test_fraction']!r}, valid_fraction={p['valid_fraction']!r}; "
             "each must be in [0, 1) and their sum below 1",
