@@ -276,7 +276,7 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
         if not data.get(key):
             raise ConfigError(f"{where}: '{key}' must list at least one entry")
     seeds = _seeds(data.get("seeds", [0]), where)
-    metrics = tuple(str(parse_metric(m)) for m in data.get("metrics", DEFAULT_METRICS))
+    metrics = _metrics(data.get("metrics", DEFAULT_METRICS), where)
     datasets = tuple(_dataset(d, f"{where}: datasets[{i}]") for i, d in enumerate(data["datasets"]))
     models = tuple(c for i, m in enumerate(data["models"]) for c in _models(m, f"{where}: models[{i}]"))
     published = data.get("published", [])
@@ -300,11 +300,19 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str = "configuration") ->
     )
 
 
+def _metrics(names: Any, where: str) -> tuple[str, ...]:
+    """The metrics, normalised (``NDCG@10`` is ``ndcg@10``); an empty list is refused."""
+    if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+        raise ConfigError(f"{where}: metrics must be a non-empty list of metric names, got {names!r}",
+                          hint='e.g. metrics = ["ndcg@10", "recall@10"]')
+    return tuple(str(parse_metric(m)) for m in names)
+
+
 def _run_timeout(value: Any, where: str) -> float | None:
     """A positive number of seconds, or None (no limit)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
         raise ConfigError(f"{where}: run_timeout_s must be a positive number of seconds, got {value!r}",
                           hint="e.g. run_timeout_s = 600, or leave it out for no limit")
     return float(value)
@@ -419,7 +427,7 @@ def apply_overrides(sweep: SweepConfig, *, datasets: str | None = None, models: 
     if seeds:
         sweep = replace(sweep, seeds=_seeds([_converted(s, int) for s in _split_list(seeds)], "--seeds"))
     if metrics:
-        sweep = replace(sweep, metrics=tuple(str(parse_metric(m)) for m in _split_list(metrics)))
+        sweep = replace(sweep, metrics=_metrics(_split_list(metrics), "--metrics"))
     if out:
         sweep = replace(sweep, out=out)
     if run_timeout:

@@ -40,12 +40,15 @@ def time_limit(seconds: float | None, what: str) -> Iterator[None]:
         raise RunTimeout(message, hint=_HINT)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay > 0:  # a caller's own alarm (e.g. a test timeout): re-armed with what was left of it
+            signal.setitimer(signal.ITIMER_REAL, max(outer_delay - (time.monotonic() - start), 1e-6), outer_interval)
 
 
 def _alarm_available() -> bool:

@@ -35,7 +35,7 @@ from recbench.results.rows import RowNames
 from recbench.results.store import ResultStore
 from recbench.run_keys import effective_config, effective_training, row_names, run_key
 from recbench.run_timeout import time_limit
-from recbench.sweep_checks import check_model_entries, early_stopping_metrics, training_config
+from recbench.sweep_checks import check_metric, check_model_entries, early_stopping_metrics, training_config
 from recbench.types import Registered
 
 T = TypeVar("T")
@@ -109,9 +109,7 @@ class Runner:
         for m in self.sweep.models:
             self.host.model(m.name)
         for ref in self.metric_refs:
-            spec = self.host.metric(ref.name).spec
-            if spec.needs_cutoff and ref.k is None:
-                raise ConfigError(f"metric {ref.name!r} needs a cutoff, e.g. {ref.name}@10")
+            check_metric(self.host, ref, f"metric {ref.name!r}")
 
     def _say(self, text: str) -> None:
         if self.progress is not None:
@@ -180,25 +178,26 @@ class Runner:
         otherwise be taken as done and its stale figures kept."""
         if self.rerun:
             return None
-        fingerprint = None
+        current = None
         for seed in self.sweep.seeds:
             for model_choice in self.sweep.models:
                 made_on = self.store.completed_on(self.run_key(choice, model_choice, seed))
-                if not made_on:  # not completed, or a record without a fingerprint
+                if made_on is None:
                     continue
-                fingerprint = fingerprint or data.fingerprint()
-                if made_on != fingerprint:
+                current = current or _data_identity(data)
+                changed = [k for k, v in made_on.items() if v is not None and v != current[k]]  # old records lack some
+                if changed:
                     return DataError(
-                        f"the data changed since its records in {self.store.root} were made (fingerprint "
-                        f"{made_on[:12]} there, {fingerprint[:12]} now)",
+                        f"the data changed since its records in {self.store.root} were made ("
+                        + "; ".join(f"{k} {made_on[k][:12]} there, {str(current[k])[:12]} now" for k in changed) + ")",
                         hint="re-run with --rerun to replace those records, or write to another --out")
         return None
 
     def _sweep_error(self, outcome: SweepOutcome, where: str, exc: RecbenchError) -> None:
         """A failure that skips several runs: one line for the end of the sweep (and the traceback if verbose)."""
         outcome.errors.append(f"{where}: {describe_exception(exc, with_hint=True)}")
-        if self.verbose:
-            traceback.print_exc()
+        if self.verbose and exc.__traceback__ is not None:  # a refusal made here has no traceback to show
+            traceback.print_exception(exc)
 
     def in_shard(self, run_key: str) -> bool:
         """``--shard i/n``: this machine runs the keys whose hash is i modulo n."""
@@ -289,6 +288,7 @@ class Runner:
             "seed": seed,
             "dataset": {**data.summary(), "name": _dataset_label(choice), "version": dataset_reg.spec.version,
                         "params": dict(choice.params), "fingerprint": split.dataset_fingerprint,
+                        "candidates_digest": data.candidates_digest(),
                         "preprocessing": self.preprocessing.get(dataset_key(choice), [])},
             "split": split.describe(),
             "model": {"name": spec.name, "version": spec.version, "family": spec.family, "config": config,
@@ -367,6 +367,12 @@ class Runner:
                                evaluation={"cold_start": choice.cold_start}, finished_at=_now(), **base)
             self.store.write(record)
             return record
+
+
+def _data_identity(data: Interactions) -> dict[str, str | None]:
+    """What a record says about the data it was made on (``dataset.fingerprint`` and
+    ``dataset.candidates_digest``), for the comparison on resume."""
+    return {"fingerprint": data.fingerprint(), "candidates_digest": data.candidates_digest()}
 
 
 def dataset_key(choice: DatasetChoice) -> str:

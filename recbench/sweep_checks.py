@@ -58,6 +58,12 @@ def training_config(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) ->
     return TrainConfig.from_mapping(values, where=f"{_entry_name(choice)} training")
 
 
+def check_metric(host: PluginHost, ref: MetricRef, where: str) -> None:
+    """Refuse a metric that is not installed (PluginError) or lacks the cutoff it needs (ConfigError)."""
+    if host.metric(ref.name).spec.needs_cutoff and ref.k is None:
+        raise ConfigError(f"{where} needs a cutoff, e.g. {ref.name}@10")
+
+
 def early_stopping_metrics(host: PluginHost, sweep: SweepConfig) -> list[MetricRef]:
     """The validation metrics the entries stop early on (trained families with ``eval_every`` > 0).
 
@@ -76,11 +82,9 @@ def early_stopping_metrics(host: PluginHost, sweep: SweepConfig) -> list[MetricR
         where = f"{_entry_name(choice)} training: early_stopping_metric {cfg.early_stopping_metric!r}"
         ref = parse_metric(cfg.early_stopping_metric)
         try:
-            spec = host.metric(ref.name).spec
+            check_metric(host, ref, where)
         except PluginError as exc:
             raise ConfigError(f"{where}: {exc}", hint="name one of the metrics `recbench plugins` lists") from None
-        if spec.needs_cutoff and ref.k is None:
-            raise ConfigError(f"{where} needs a cutoff, e.g. {ref.name}@10")
         refs.setdefault(str(ref), ref)
     return list(refs.values())
 

@@ -132,3 +132,13 @@ def test_a_shard_run_does_not_republish_the_sweep_files_table(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert "not republishing" in result.stdout and "--shard changed the sweep" in result.stdout
     assert not (tmp_path / "tiny" / "leaderboard.md").exists()  # half a sweep is not its leaderboard
+
+
+@pytest.mark.parametrize("metrics", [[], ","])
+def test_an_empty_metric_list_is_refused_in_one_line(tmp_path: Path, metrics) -> None:
+    mapping = {"name": "t", "seeds": [0], "datasets": [{"name": "synthetic"}], "models": [{"name": "pop"}]}
+    with pytest.raises(ConfigError, match="metrics must be a non-empty list of metric names"):
+        if isinstance(metrics, list):
+            sweep_from_mapping({**mapping, "metrics": metrics})
+        else:
+            apply_overrides(sweep_from_mapping(mapping), metrics=metrics)

@@ -58,11 +58,11 @@ def test_no_validation_no_stopping_metric_check(tmp_path: Path) -> None:
     assert record.status == "ok" and record.training["validation_curve"] == []
 
 
-def test_without_a_named_metric_a_rating_sweep_stops_on_its_first_metric(tmp_path: Path) -> None:
+def test_without_a_named_metric_a_rating_sweep_stops_on_its_first_metric(tmp_path: Path, data_dir: Path) -> None:
     model = {"name": "mf", "config": {"dim": 8}, "training": {"epochs": 6, "eval_every": 2, "patience": 1}}
     sweep = sweep_from_mapping({"name": "t", "seeds": [0], "metrics": ["rmse", "mae"], "out": str(tmp_path / "out"),
                                 "datasets": [{"name": "ml-100k"}], "models": [model]})
-    (record,) = Runner(PluginHost(autoload=False), sweep, progress=None).run().records
+    (record,) = Runner(PluginHost(autoload=False), sweep, progress=None, data_dir=str(data_dir)).run().records
     assert record.status == "ok" and record.evaluation["protocol"] == "rating"
     curve = dict(record.training["validation_curve"])
     assert curve and set(record.metrics) == {"rmse", "mae"}

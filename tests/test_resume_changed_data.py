@@ -39,3 +39,20 @@ def test_a_changed_data_file_is_not_taken_as_done(tmp_path: Path) -> None:
     (replaced,) = _run(tmp_path, csv, rerun=True).records
     assert replaced.run_key == first.run_key and replaced.dataset["fingerprint"] != first.dataset["fingerprint"]
     assert replaced.dataset["n_users"] == 30
+
+
+def test_changed_published_candidates_are_not_taken_as_done(tmp_path: Path, monkeypatch) -> None:
+    from recbench.data.interactions import Interactions
+
+    csv = tmp_path / "clicks.csv"
+    _write(csv, 60)
+    (first,) = _run(tmp_path, csv).records
+    assert _run(tmp_path, csv).skipped == 1
+    # the same rows with other published candidates (as an edited test.negative would give)
+    monkeypatch.setattr(Interactions, "candidates_digest", lambda self: "0" * 64)
+    stored = json.loads((tmp_path / "out" / "records" / f"{first.run_key}.json").read_text())
+    stored["dataset"]["candidates_digest"] = "f" * 64  # as made on data with candidates
+    (tmp_path / "out" / "records" / f"{first.run_key}.json").write_text(json.dumps(stored))
+    again = _run(tmp_path, csv)
+    (error,) = again.errors
+    assert "candidates_digest ffffffffffff there, 000000000000 now" in error and again.records == []

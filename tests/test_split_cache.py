@@ -61,3 +61,9 @@ def test_changed_published_candidates_are_a_new_cache_entry(small_synthetic) -> 
     assert cache_key(first, spec, {}, 0) != cache_key(changed, spec, {}, 0)
     assert cache_key(first, spec, {}, 0) == cache_key(dataclasses.replace(first), spec, {}, 0)
     assert cache_key(small_synthetic, spec, {}, 0) not in {cache_key(first, spec, {}, 0)}
+
+
+def test_order_only_timestamps_are_a_new_cache_entry(small_synthetic) -> None:
+    spec = _counting([])
+    ordered = dataclasses.replace(small_synthetic, timestamp_is_order=True)
+    assert cache_key(ordered, spec, {}, 0) != cache_key(small_synthetic, spec, {}, 0)

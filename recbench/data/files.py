@@ -19,6 +19,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from recbench.errors import ConfigError, DataError
 from recbench.types import DatasetContext
 
@@ -286,17 +288,18 @@ def check_dataset_params(dataset: str, params: Mapping[str, object], accepted: C
         boolean_param(dataset, params, name)
 
 
-def boolean_param(dataset: str, params: Mapping[str, object], name: str, default: bool = True) -> bool:
-    """``params[name]`` (``default`` when absent), which must be a real bool, not a string or number.
-
-    Raises:
-        ConfigError: naming the dataset, the parameter and its value.
-    """
-    value = params.get(name, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"dataset {dataset!r}: parameter {name}={value!r} must be true or false",
+def require_bool(where: str, name: str, value: object) -> bool:
+    """``value`` if it is a real bool (numpy's too), not a string or number; else ConfigError
+    ``"{where} {name}=value must be true or false"``."""
+    if not isinstance(value, bool | np.bool_):
+        raise ConfigError(f"{where} {name}={value!r} must be true or false",
                           hint=f"write {name} = false (a boolean, without quotes)")
-    return value
+    return bool(value)
+
+
+def boolean_param(dataset: str, params: Mapping[str, object], name: str, default: bool = True) -> bool:
+    """``params[name]`` (``default`` when absent) as :func:`require_bool` checks it, naming the dataset."""
+    return require_bool(f"dataset {dataset!r}: parameter", name, params.get(name, default))
 
 
 def verify_pinned(folder: Path, pins: Mapping[str, str], ctx: DatasetContext, fix: str) -> None:

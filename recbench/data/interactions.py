@@ -263,6 +263,18 @@ class Interactions:
             h.update(b"-" if arr is None else memoryview(arr).cast("B"))  # the bytes of tobytes(), uncopied
         return h.hexdigest()
 
+    def candidates_digest(self) -> str | None:
+        """sha256 of the published candidates (``fixed_candidates``), which :meth:`fingerprint` leaves
+        out; None without them."""
+        if self.fixed_candidates is None:
+            return None
+        h = hashlib.sha256()
+        for array in self.fixed_candidates:
+            array = np.ascontiguousarray(array)
+            h.update(f"{array.dtype.str}{array.shape}".encode())
+            h.update(memoryview(array).cast("B"))
+        return h.hexdigest()
+
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,

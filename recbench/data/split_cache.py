@@ -8,7 +8,6 @@ stored id (a corrupted or foreign file) discards the entry and the split is made
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -33,23 +32,18 @@ def split_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "recbench").expanduser() / "splits"
 
 
+#: Part of every key: raised when what a cached split holds, or how it is made, changes without the
+#: splitter's version (2: published candidates and order-only timestamps keyed; random_holdout's
+#: fractions hashed as floats), so that no machine keeps a split made the old way.
+CACHE_FORMAT = 2
+
+
 def cache_key(data: Interactions, splitter: SplitterSpec, params: Mapping[str, Any], seed: int) -> str:
-    """What the split depends on: the rows (fingerprint), the published candidates if any (the
-    fingerprint leaves them out), the protocol, its parameters and the seed."""
-    key = {"dataset": data.fingerprint(), "protocol": splitter.name, "version": splitter.version,
-           "params": dict(params), "seed": seed}
-    if data.fixed_candidates is not None:  # only then: the keys of other data stay as they were
-        key["fixed_candidates"] = _digest(data.fixed_candidates)
-    return stable_hash(key, length=24)
-
-
-def _digest(arrays: tuple[np.ndarray, ...]) -> str:
-    h = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+    """What the split depends on: the rows (fingerprint), the published candidates (the fingerprint
+    leaves them out), whether timestamps are only an order, the protocol, its parameters and the seed."""
+    return stable_hash({"format": CACHE_FORMAT, "dataset": data.fingerprint(), "candidates": data.candidates_digest(),
+                        "order_only": data.timestamp_is_order, "protocol": splitter.name,
+                        "version": splitter.version, "params": dict(params), "seed": seed}, length=24)
 
 
 def cached_split(data: Interactions, splitter: SplitterSpec, params: Mapping[str, Any], seed: int) -> Split:

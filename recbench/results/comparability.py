@@ -9,8 +9,9 @@ from recbench.results.record import RunRecord
 
 
 def cold_start_of(record: RunRecord) -> str | None:
-    """The run's ``cold_start`` setting. Ok runs record it with their evaluation (those made before the
-    setting existed evaluated every row: ``include``); a failed run has no evaluation and so no setting."""
+    """The run's ``cold_start`` setting, from its evaluation section: ok runs made before the setting
+    existed evaluated every row (``include``); failed runs record it too, except those made before that
+    (None: not recorded)."""
     return record.evaluation.get("cold_start", "include" if record.status == "ok" else None)
 
 

@@ -113,7 +113,7 @@ def compare_models(roots: list[Path], models: str, metrics: str | None) -> str:
                      f"{t_p:.2g}", f"{w_p:.2g}", int(a.size)])
     headers = ["metric", a_side, b_side, f"{b_side} − {a_side}", "p (t-test)", "p (Wilcoxon)", "paired users"]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True) + (
-        "\n" if rows else "") + (f"\nmean over {int(np.max([r[-1] for r in rows]))} (split, user) pairs" if rows else "")
+        "\n" if rows else "") + (f"\nmean over {int(np.max([r[-1] for r in rows]))} (split, seed, user) pairs" if rows else "")
 
 
 def _side_runs(sides: list[str], runs: dict[str, list[tuple[ResultStore, RunRecord]]], models: str,

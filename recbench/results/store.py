@@ -46,9 +46,9 @@ class ResultStore:
     def completed(self, run_key: str) -> bool:
         return self.completed_on(run_key) is not None
 
-    def completed_on(self, run_key: str) -> str | None:
-        """The dataset fingerprint a completed (``ok``) run was made on ("" when its record has none);
-        None when the run is not completed."""
+    def completed_on(self, run_key: str) -> dict[str, str | None] | None:
+        """What a completed (``ok``) run's data was: its ``fingerprint`` and ``candidates_digest`` (None
+        where the record has none); None when the run is not completed."""
         path = self.record_path(run_key)
         if not path.is_file():
             return None
@@ -56,7 +56,10 @@ class ResultStore:
             record = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return None
-        return str(record.get("dataset", {}).get("fingerprint") or "") if record.get("status") == "ok" else None
+        if record.get("status") != "ok":
+            return None
+        dataset = record.get("dataset", {})
+        return {"fingerprint": dataset.get("fingerprint"), "candidates_digest": dataset.get("candidates_digest")}
 
     def records(self) -> Iterator[RunRecord]:
         if not self.records_dir.is_dir():

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from recbench.data.files import require_bool
 from recbench.data.interactions import Interactions
 from recbench.errors import ConfigError
 
@@ -75,10 +76,8 @@ def as_count(protocol: str, name: str, value: Any, *, minimum: int = 0, example:
 
 
 def as_bool(protocol: str, name: str, value: Any) -> bool:
-    """``value`` as a bool (strings and numbers refused), else ConfigError."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{protocol}: {name}={value!r} must be true or false", hint=f"e.g. {name} = true")
-    return bool(value)
+    """``value`` as a bool (strings and numbers refused), else ConfigError naming the protocol."""
+    return require_bool(f"{protocol}:", name, value)
 
 
 def require_timestamps(protocol: str, data: Interactions) -> np.ndarray:
