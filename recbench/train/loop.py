@@ -186,12 +186,13 @@ def run_epochs(model: Any, plan: FamilyPlan, cfg: TrainConfig, seed: int, valida
     graphdef, params, rest, _, updater = make_updater(model, cfg, plan.steps_per_epoch)
     data = plan.data
     key = jax.random.key(seed)
-    batch = jax.eval_shape(plan.sample, key, jnp.int32(0), data)
-    check_loss_output(updater.loss, updater.loss_call, (params, rest, batch), model, family)
     outcome = TrainOutcome(model=model)
     mesh, out_shardings, unpad = None, None, (lambda params: params)
-    # compile time includes the optimizer state's (jitted) initialisation and, on a mesh, placing the data
+    # compile time includes tracing the loss for its check, the optimizer state's (jitted) initialisation
+    # and, on a mesh, placing the data
     start = time.perf_counter()
+    batch = jax.eval_shape(plan.sample, key, jnp.int32(0), data)
+    check_loss_output(updater.loss, updater.loss_call, (params, rest, batch), model, family)
     if cfg.devices > 1 or cfg.shard_tables:
         mesh = make_mesh(cfg.devices)
         placed = distribute(mesh, params, rest, data, updater.init, cfg.shard_tables)
