@@ -417,3 +417,13 @@ def test_one_random_holdout_is_one_split_id_however_its_fractions_are_written(ml
     for bad in ({"test_fraction": "0.2"}, {"valid_fraction": False}):
         with pytest.raises(ConfigError, match="must be a number in"):
             random_holdout(ml100k, {**RANDOM_HOLDOUT_DEFAULTS, **bad}, 0)
+
+
+def test_one_temporal_cut_is_one_split_id_however_its_date_is_written(ml100k) -> None:
+    cuts = ["1998-03-01", 888710400, "1998-03-01T00:00:00", 888710399.5]
+    splits = [temporal(ml100k, {"test_start": cut}, 0) for cut in cuts]
+    assert len({s.split_id for s in splits}) == 1
+    assert splits[0].params["test_start"] == "1998-03-01 00:00:00"
+    assert all(np.array_equal(s.test.user_idx, splits[0].test.user_idx) for s in splits)
+    by_fraction = [temporal(ml100k, {"test_fraction": f, "valid_fraction": 0}, 0) for f in (0.2, 0.2000)]
+    assert by_fraction[0].params["valid_fraction"] == 0.0 and by_fraction[0].split_id == by_fraction[1].split_id

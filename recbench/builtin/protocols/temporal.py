@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
@@ -74,7 +75,20 @@ def temporal(data: Interactions, params: Mapping[str, Any], seed: int) -> Split:
                           "row positions in its file), so a cut at one global time is meaningless",
                           hint="use leave_one_out or another per-user protocol with this dataset")
     part = _cut_by_date(data, timestamp, p) if by_date else _cut_by_fraction(data, timestamp, p)
-    return split_from_assignment(data, part, protocol="temporal", protocol_version="1", params=p, seed=0)
+    return split_from_assignment(data, part, protocol="temporal", protocol_version="1", params=_canonical(p, by_date),
+                                 seed=0)
+
+
+def _canonical(p: Mapping[str, Any], by_date: bool) -> dict[str, Any]:
+    """The params as the split_id hashes them: one split, one id, however the cut was written.
+
+    Fractions as floats; cut dates as ``YYYY-MM-DD HH:MM:SS`` (UTC) of the first whole second they let
+    in (timestamps are whole seconds: ``>= 888710400.5`` cuts where ``>= 888710401`` does), so
+    ``"1998-03-01"``, ``888710400`` and ``"1998-03-01T00:00:00"`` are one split."""
+    if not by_date:
+        return {**p, **{k: as_fraction("temporal", k, p[k]) for k in ("test_fraction", "valid_fraction")}}
+    return {**p, **{k: _iso(math.ceil(_unix_seconds(k, p[k]))) for k in ("test_start", "valid_start")
+                    if p[k] is not None}}
 
 
 def _cut_by_fraction(data: Interactions, timestamp: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
