@@ -34,8 +34,9 @@ def split_cache_dir() -> Path:
 
 #: Part of every key: raised when what a cached split holds, or how it is made, changes without the
 #: splitter's version (2: published candidates and order-only timestamps keyed; random_holdout's
-#: fractions hashed as floats), so that no machine keeps a split made the old way.
-CACHE_FORMAT = 2
+#: fractions hashed as floats; 3: temporal's params hashed canonically), so that no machine keeps a
+#: split made the old way.
+CACHE_FORMAT = 3
 
 
 def cache_key(data: Interactions, splitter: SplitterSpec, params: Mapping[str, Any], seed: int) -> str:
