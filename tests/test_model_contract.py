@@ -218,3 +218,25 @@ def test_early_stopping_status_when_the_metric_cannot_validate_the_model() -> No
     assert early_stopping_status(cfg, "pairwise", True, False) == (
         "off: rmse cannot be evaluated for this model on the validation part")
     assert early_stopping_status(cfg, "pairwise", True, True) == "on: rmse every epoch, patience 3"
+
+
+class CopyingFit(nnx.Module):
+    """A closed-form model whose fit returns a fitted copy instead of fitting itself."""
+
+    def __init__(self, n_items: int) -> None:
+        self.w = nnx.Param(jnp.zeros((n_items,)))
+
+    def fit(self, train):
+        fitted = CopyingFit(self.w[...].shape[0])
+        fitted.w[...] = jnp.ones_like(fitted.w[...])
+        return fitted
+
+    def score(self, users_B):
+        return jnp.broadcast_to(self.w[...], (users_B.shape[0], self.w[...].shape[0]))
+
+
+def test_a_fit_that_returns_a_copy_is_refused_not_scored_unfitted(split) -> None:
+    cfg = TrainConfig(epochs=1)
+    with pytest.raises(TrainingError, match=r"CopyingFit.fit\(train\) returned a CopyingFit; a closed-form model fits "
+                                            r"itself in place"):
+        train(CopyingFit(split.train.n_items), "closed_form", split, cfg, 0)

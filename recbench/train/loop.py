@@ -16,7 +16,7 @@ from flax import nnx
 from jax.sharding import Mesh
 
 from recbench.data.split import Split
-from recbench.errors import ConfigError, DivergedError
+from recbench.errors import ConfigError, DivergedError, TrainingError
 from recbench.train.compiled_epochs import compile_cached
 from recbench.train.config import TrainConfig
 from recbench.train.distributed import distribute, make_mesh, shard_batch
@@ -103,7 +103,10 @@ def early_stopping_status(cfg: TrainConfig, family: str, has_validation_part: bo
 
 def _fit_closed_form(model: Any, split: Split) -> TrainOutcome:
     start = time.perf_counter()
-    model.fit(split.train)
+    returned = model.fit(split.train)
+    if returned is not None and returned is not model:  # a fitted copy would be thrown away, the unfitted model scored
+        raise TrainingError(f"{type(model).__name__}.fit(train) returned a {type(returned).__name__}; a closed-form "
+                            "model fits itself in place", hint="update the model's variables in fit and return None")
     jax.block_until_ready(nnx.state(model))
     seconds = time.perf_counter() - start
     return TrainOutcome(model=model, epochs=1, train_seconds=seconds, examples=len(split.train), stopped_by="closed_form")
