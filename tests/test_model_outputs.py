@@ -32,7 +32,7 @@ class Bent(nnx.Module):
     def score(self, users_B):
         good = self.table[...][users_B]
         return {
-            "good": good, "float64-like": good.astype(jnp.float16), "ints": (good * 100).astype(jnp.int32),
+            "good": good, "float16": good.astype(jnp.float16), "ints": (good * 100).astype(jnp.int32),
             "one row": good[:1], "vector": good[:, 0], "transposed": good.T, "extra item": jnp.pad(good, ((0, 0), (0, 1))),
             "booleans": good > 0.5, "complex": good.astype(jnp.complex64), "list": [good],
         }.get(self.how, good)
@@ -59,8 +59,8 @@ def _records(tmp_path: Path, hows: list[str], metrics: list[str]) -> dict[str, r
 
 
 def test_real_scores_of_the_contracts_shape_are_accepted_whatever_their_number_type(tmp_path: Path) -> None:
-    records = _records(tmp_path, ["good", "float64-like", "ints"], ["ndcg@10"])
-    assert {how: r.status for how, r in records.items()} == {"good": "ok", "float64-like": "ok", "ints": "ok"}
+    records = _records(tmp_path, ["good", "float16", "ints"], ["ndcg@10"])
+    assert {how: r.status for how, r in records.items()} == {"good": "ok", "float16": "ok", "ints": "ok"}
 
 
 @pytest.mark.parametrize(("how", "says"), [

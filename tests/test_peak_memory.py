@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from recbench.results import memory
-from recbench.results.memory import PER_RUN_SOURCES, close_peak_window, cumulative_peak, open_peak_window, run_peak_bytes
+from recbench.results.memory import PER_RUN_SOURCES, close_peak_window, open_peak_window, run_peak_bytes
 
 MIB = 2**20
 
@@ -76,12 +76,6 @@ def test_a_device_peak_is_the_runs_only_when_it_rose_during_the_run(monkeypatch:
 ])
 def test_cumulative_and_old_figures_are_never_read_as_a_runs(throughput: dict) -> None:
     assert run_peak_bytes(throughput) is None
-
-
-def test_the_process_peak_is_labelled_cumulative(no_device_stats: None) -> None:
-    figure = cumulative_peak()
-    assert figure["memory_source"] == "process_peak_rss_cumulative" and figure["peak_memory_bytes"] > 0
-    assert run_peak_bytes(figure) is None
 
 
 def test_a_sweeps_records_carry_each_runs_own_peak(tmp_path: Path) -> None:

@@ -86,14 +86,6 @@ def close_peak_window(window: PeakWindow) -> dict[str, Any]:
             "memory_at_start_bytes": window.rss_at_start}
 
 
-def cumulative_peak() -> dict[str, Any]:
-    """The process's (or the device's) peak since the process started, labelled as such."""
-    device_peak = _int_or_none(_device_stats().get("peak_bytes_in_use"))
-    if device_peak is not None:
-        return {"peak_memory_bytes": device_peak, "memory_source": "device_peak_cumulative"}
-    return {"peak_memory_bytes": _peak_rss_bytes(), "memory_source": "process_peak_rss_cumulative"}
-
-
 def run_peak_bytes(throughput: Mapping[str, Any]) -> int | None:
     """A record's ``throughput`` peak memory if it is the run's own, else None (a cumulative figure, or a
     record made before runs had their own: never shown as a run's)."""
