@@ -33,27 +33,23 @@ def check_model_entries(host: PluginHost, sweep: SweepConfig) -> None:
     """
     for choice in sweep.models:
         spec = host.model(choice.name).spec
-        entry = _entry_name(choice)
-        _check_training(spec, sweep, choice)
-        _check_config(spec, choice, entry)
-
-
-#: The metric runs stop early on when no setting names one and the sweep reports it.
-DEFAULT_STOPPING_METRIC = "ndcg@10"
+        training_config(spec, sweep, choice)  # from_mapping checks every setting's type and range
+        _check_config(spec, choice, _entry_name(choice))
 
 
 def training_config(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> Any:
     """The :class:`~recbench.train.config.TrainConfig` a run of the entry trains with.
 
-    Its effective settings (:func:`effective_training`); early stopping on ``ndcg@10`` when the sweep
-    reports it, else on the sweep's first metric (e.g. ``rmse`` in a rating sweep), unless a setting
-    names the metric. The run key and the record keep the settings as given.
+    Its effective settings (:func:`effective_training`); early stopping on TrainConfig's default metric
+    (``ndcg@10``) when the sweep reports it, else on the sweep's first metric (e.g. ``rmse`` in a rating
+    sweep), unless a setting names the metric. The run key and the record keep the settings as given.
     """
     from recbench.train.config import TrainConfig
 
     values = effective_training(spec, sweep, choice)
     if "early_stopping_metric" not in values:
-        default = DEFAULT_STOPPING_METRIC if DEFAULT_STOPPING_METRIC in sweep.metrics else sweep.metrics[0]
+        default = TrainConfig.__dataclass_fields__["early_stopping_metric"].default  # ndcg@10
+        default = default if default in sweep.metrics else sweep.metrics[0]
         values = {**values, "early_stopping_metric": default}
     return TrainConfig.from_mapping(values, where=f"{_entry_name(choice)} training")
 
@@ -107,10 +103,6 @@ def lazy_model_class(build: ModelBuilder) -> tuple[type, bool] | None:
 def _entry_name(choice: ModelChoice) -> str:
     label = f" (label {choice.label!r})" if choice.label else ""
     return f"[[models]] entry {choice.name!r}{label}"
-
-
-def _check_training(spec: ModelSpec, sweep: SweepConfig, choice: ModelChoice) -> None:
-    training_config(spec, sweep, choice)  # from_mapping checks every setting's type and range
 
 
 def _check_config(spec: ModelSpec, choice: ModelChoice, entry: str) -> None:

@@ -67,3 +67,14 @@ def test_without_a_named_metric_a_rating_sweep_stops_on_its_first_metric(tmp_pat
     curve = dict(record.training["validation_curve"])
     assert curve and set(record.metrics) == {"rmse", "mae"}
     assert all(-2.0 < value < 0 for value in curve.values())  # -rmse: lower is better, so maximised negated
+
+
+def test_without_a_named_metric_the_default_is_kept_when_the_sweep_reports_it(tmp_path: Path) -> None:
+    from recbench.sweep_checks import training_config
+
+    host = PluginHost(autoload=False)
+    sweep = _sweep(tmp_path, ["recall@10", "ndcg@10"], {})
+    assert training_config(host.model("mf_bpr").spec, sweep, sweep.models[0]).early_stopping_metric == "ndcg@10"
+    only_recall = _sweep(tmp_path, ["recall@10"], {})
+    assert training_config(host.model("mf_bpr").spec, only_recall, only_recall.models[0]).early_stopping_metric == \
+        "recall@10"
